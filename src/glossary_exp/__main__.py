@@ -1,0 +1,3 @@
+from glossary_exp.cli import main
+
+main()

@@ -1,0 +1,31 @@
+"""Command line: ``python -m glossary_exp [overrides]`` (a Hydra app) and ``python -m glossary_exp list``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+
+from glossary_exp.rundir import register_resolvers
+
+# Before Hydra composes: hydra.run.dir uses these resolvers.
+register_resolvers()
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def hydra_main(cfg: DictConfig) -> Any:
+    """One run (or one job of a multirun): the only place that imports torch."""
+    from glossary_exp.run import run
+
+    return run(cfg)
+
+
+def main() -> None:
+    """Console entry point (``glossary-exp`` and ``python -m glossary_exp``)."""
+    if len(sys.argv) > 1 and sys.argv[1] == "list":
+        from glossary_exp.listing import main as list_main
+
+        sys.exit(list_main(sys.argv[2:]))
+    hydra_main()

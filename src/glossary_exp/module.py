@@ -1,0 +1,91 @@
+"""The LightningModule every model plugin derives from: optimization from config, NaN guard."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import random
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+
+from glossary_exp.errors import NonFiniteLossError
+from glossary_exp.optim import build_optimizer, build_scheduler
+
+
+class GlossaryModule(pl.LightningModule):
+    """Base model plugin. Subclasses define the network and ``training_step``.
+
+    The CLI calls :meth:`use_optimization` with the ``optimizer`` and ``scheduler`` config
+    groups, so no model repeats optimizer code. ``hparam_metrics`` names the metrics shown
+    beside the hyperparameters in TensorBoard's HParams dashboard.
+    """
+
+    hparam_metrics: tuple[str, ...] = ("train/loss",)
+    # (metric, mode) choosing the best checkpoint when the data has a validation split.
+    monitor: tuple[str, str] = ("val/loss", "min")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.optimizer_cfg: dict[str, Any] = {"name": "sgd", "lr": 0.01}
+        self.scheduler_cfg: dict[str, Any] | None = None
+
+    def use_optimization(self, optimizer: Mapping[str, Any], scheduler: Mapping[str, Any] | None) -> None:
+        """Set the optimizer and scheduler configs that :meth:`configure_optimizers` builds."""
+        self.optimizer_cfg = dict(optimizer)
+        self.scheduler_cfg = dict(scheduler) if scheduler else None
+
+    def configure_optimizers(self) -> Any:
+        optimizer = build_optimizer(self.parameters(), self.optimizer_cfg)
+        interval = (self.scheduler_cfg or {}).get("interval", "epoch")
+        total = self.trainer.max_epochs if interval == "epoch" else self.trainer.estimated_stepping_batches
+        scheduler = build_scheduler(optimizer, self.scheduler_cfg, int(total or 1))
+        if scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        loss = outputs["loss"] if isinstance(outputs, Mapping) else outputs
+        if loss is not None and not math.isfinite(float(loss.detach())):
+            raise NonFiniteLossError(
+                f"training loss became {float(loss)} at step {self.global_step} (epoch {self.current_epoch}); "
+                "try a smaller optimizer.lr"
+            )
+
+    def results(self) -> dict[str, float]:
+        """Learned values worth reporting beside the metrics (e.g. a fitted weight)."""
+        return {}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Random state too, so a resumed run draws the same dropout and shuffles as an unbroken one.
+        checkpoint["rng_states"] = rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if "rng_states" in checkpoint:
+            set_rng_states(checkpoint["rng_states"])
+
+    def log_loss(self, stage: str, loss: torch.Tensor, batch_size: int | None = None) -> None:
+        """Log ``<stage>/loss``: per step in training, per epoch otherwise."""
+        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=stage != "train",
+                 prog_bar=True, batch_size=batch_size)
+
+
+def rng_states() -> dict[str, Any]:
+    """The state of every random generator a training step may draw from."""
+    states: dict[str, Any] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                              "python": random.getstate()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    """Restore what :func:`rng_states` captured."""
+    torch.set_rng_state(states["torch"])
+    np.random.set_state(states["numpy"])
+    random.setstate(states["python"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])

@@ -1,0 +1,47 @@
+"""Optimizer and learning-rate scheduler built from the ``optimizer`` and ``scheduler`` config groups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+}
+SCHEDULERS: dict[str, type] = {
+    "step": torch.optim.lr_scheduler.StepLR,
+    "cosine": torch.optim.lr_scheduler.CosineAnnealingLR,
+}
+# Keys of a scheduler config that Lightning reads rather than the scheduler class.
+LIGHTNING_SCHEDULER_KEYS = ("name", "interval", "frequency")
+
+
+def optimizer_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The optimizer config minus its ``name``, with lists turned into tuples (``betas``)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items() if k != "name"}
+
+
+def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any]) -> torch.optim.Optimizer:
+    """``torch.optim`` optimizer named by ``cfg["name"]`` with the rest of ``cfg`` as arguments."""
+    return OPTIMIZERS[cfg["name"]](params, **optimizer_kwargs(cfg))
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: Mapping[str, Any] | None, total: int
+) -> dict[str, Any] | None:
+    """Lightning ``lr_scheduler`` dict, or None for ``scheduler=none``.
+
+    ``total`` is the number of scheduler intervals in the run (epochs or steps); cosine
+    uses it when ``T_max`` is left null.
+    """
+    if not cfg or cfg.get("name", "none") == "none":
+        return None
+    kwargs = {k: v for k, v in cfg.items() if k not in LIGHTNING_SCHEDULER_KEYS}
+    if cfg["name"] == "cosine" and kwargs.get("T_max") is None:
+        kwargs["T_max"] = max(1, total)
+    scheduler = SCHEDULERS[cfg["name"]](optimizer, **kwargs)
+    return {"scheduler": scheduler, "interval": cfg.get("interval", "epoch"), "frequency": cfg.get("frequency", 1)}

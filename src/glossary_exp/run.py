@@ -1,0 +1,121 @@
+"""One run: check the config, build data + model + trainer, fit, test, report."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from lightning.pytorch.utilities.model_helpers import is_overridden
+from omegaconf import DictConfig, OmegaConf
+
+from glossary_exp.errors import UsageError
+from glossary_exp.report import hparams_of, print_config_tree, print_final
+from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, load_resumed_config, write_json
+from glossary_exp.trainer import build_callbacks, build_logger, build_trainer, checkpoint_monitor
+from glossary_exp.validate import check_checkpoint, check_config
+
+log = logging.getLogger("glossary_exp")
+
+
+def run(cfg: DictConfig) -> dict[str, Any] | None:
+    """Run one job; user errors become one line on stderr and (outside a sweep) exit code 2."""
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    started = time.time()
+    record: dict[str, Any] = {"status": "running", "overrides": list(hydra_cfg.overrides.task)}
+    try:
+        metrics = execute(cfg, run_dir, record)
+    except BaseException as err:  # noqa: BLE001 - every ending is recorded, then handled below
+        status = "interrupted" if isinstance(err, (KeyboardInterrupt, SystemExit)) else "failed"
+        record.update(status=status, error=f"{type(err).__name__}: {err}", duration_s=time.time() - started)
+        write_json(run_dir / METRICS_FILE, record)
+        if status == "interrupted" or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        if in_sweep:
+            log.error("job failed: %s", err)  # the sweep goes on; the summary lists it as failed
+            return None
+        if isinstance(err, UsageError):
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+        raise
+    record.update(status="completed", metrics=metrics, duration_s=time.time() - started)
+    write_json(run_dir / METRICS_FILE, record)
+    print_final(metrics, run_dir)
+    return metrics
+
+
+def execute(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """Build everything from ``cfg`` and run its task; returns the final metrics."""
+    resume_ckpt = None
+    if cfg.resume:
+        cfg, resume_ckpt = load_resumed_config(Path(cfg.resume))
+    if cfg.seed is None:
+        cfg.seed = random.SystemRandom().randrange(2**31)  # recorded below, so the run can be repeated
+    record["seed"] = cfg.seed
+    model_cls, data_cls = check_config(cfg)
+    OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
+    if cfg.print_config:
+        print_config_tree(cfg)
+
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = data_cls(**_kwargs(cfg.data))
+    model = model_cls(**_kwargs(cfg.model))
+    model.use_optimization(_kwargs(cfg.optimizer, keep_name=True), _kwargs(cfg.scheduler, keep_name=True))
+
+    has_val = is_overridden("val_dataloader", datamodule)
+    monitor = checkpoint_monitor(cfg, model, has_val)
+    logger = build_logger(cfg, run_dir)
+    trainer = build_trainer(cfg, run_dir, build_callbacks(cfg, run_dir, monitor), logger)
+    if cfg.task == "fit" and not cfg.resume:
+        logger.log_hyperparams(hparams_of(cfg), {m: float("nan") for m in model.hparam_metrics})
+
+    metrics: dict[str, Any] = {}
+    if cfg.task == "fit":
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_ckpt)
+        metrics.update(_numbers(trainer.callback_metrics))
+        metrics.update(model.results())
+        best = trainer.checkpoint_callback
+        if best is not None and best.best_model_score is not None:
+            metrics[f"best/{monitor[0]}"] = float(best.best_model_score)
+        if is_overridden("test_dataloader", datamodule) and not trainer.fast_dev_run:
+            trainer.test(model, datamodule=datamodule, ckpt_path="best" if has_val else None, verbose=False)
+            metrics.update(_numbers(trainer.callback_metrics))
+    elif cfg.task == "test":
+        check_checkpoint(cfg.ckpt_path)
+        trainer.test(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path, verbose=False)
+        metrics.update(_numbers(trainer.callback_metrics))
+    else:
+        check_checkpoint(cfg.ckpt_path)
+        predictions = trainer.predict(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        metrics["predictions"] = str(_save_predictions(predictions, run_dir))
+    return metrics
+
+
+def _kwargs(node: DictConfig | None, keep_name: bool = False) -> dict[str, Any]:
+    """A plugin's constructor arguments: its config minus the registry ``name``."""
+    if node is None:
+        return {}
+    data: dict[str, Any] = OmegaConf.to_container(node, resolve=True)  # type: ignore[assignment]
+    return data if keep_name else {k: v for k, v in data.items() if k != "name"}
+
+
+def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in sorted(metrics.items())}
+
+
+def _save_predictions(predictions: list[Any] | None, run_dir: Path) -> Path:
+    import torch
+
+    path = run_dir / "predictions.pt"
+    torch.save(predictions, path)
+    log.info("predictions of %d batches written to %s", len(predictions or []), path)
+    return path

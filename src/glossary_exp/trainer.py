@@ -1,0 +1,62 @@
+"""The Lightning Trainer of a run: its loggers, callbacks and accelerator, from the config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+from lightning.pytorch import callbacks as cb
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from glossary_exp.rundir import CHECKPOINT_DIR
+
+
+def build_logger(cfg: DictConfig, run_dir: Path) -> Logger:
+    """Events go straight into the run directory, so TensorBoard names the run after it."""
+    if cfg.logger.name == "csv":
+        return CSVLogger(save_dir=run_dir, name="", version="")
+    # No placeholder hp_metric: the HParams dashboard shows the model's real metrics.
+    return TensorBoardLogger(save_dir=run_dir, name="", version="", default_hp_metric=False)
+
+
+def checkpoint_monitor(cfg: DictConfig, model: pl.LightningModule, has_val: bool) -> tuple[str, str]:
+    """(metric, mode) that picks the best checkpoint."""
+    if cfg.callbacks.checkpoint.monitor:
+        return cfg.callbacks.checkpoint.monitor, cfg.callbacks.checkpoint.mode
+    if has_val:
+        return model.monitor
+    return "train/loss", "min"
+
+
+def build_callbacks(cfg: DictConfig, run_dir: Path, monitor: tuple[str, str]) -> list[cb.Callback]:
+    metric, mode = monitor
+    callbacks: list[cb.Callback] = [
+        cb.ModelCheckpoint(dirpath=run_dir / CHECKPOINT_DIR, filename="best", monitor=metric, mode=mode,
+                           save_top_k=1, save_last=True, enable_version_counter=False),
+    ]
+    if cfg.callbacks.lr_monitor and cfg.logger.name:
+        callbacks.append(cb.LearningRateMonitor(logging_interval="step"))
+    if cfg.callbacks.early_stopping_patience:
+        callbacks.append(cb.EarlyStopping(monitor=metric, mode=mode, patience=cfg.callbacks.early_stopping_patience))
+    if cfg.callbacks.progress_bar:
+        callbacks.append(cb.RichProgressBar())
+    return callbacks
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger) -> pl.Trainer:
+    trainer_kwargs: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
+    trainer_kwargs = {k: v for k, v in trainer_kwargs.items() if v is not None}
+    return pl.Trainer(
+        **trainer_kwargs,
+        accelerator=cfg.accelerator.accelerator,
+        devices=cfg.accelerator.devices,
+        strategy=cfg.accelerator.strategy,
+        deterministic=cfg.deterministic,
+        default_root_dir=run_dir,
+        logger=logger,
+        callbacks=callbacks,
+        enable_progress_bar=bool(cfg.callbacks.progress_bar),
+        enable_model_summary=False,
+    )
