@@ -25,8 +25,18 @@ from glossary_exp.validate import check_checkpoint, check_config
 log = logging.getLogger("glossary_exp")
 
 
+def _route_lightning_logs() -> None:
+    """Lightning's messages through Hydra's handlers only (console + run.log), minus its adverts."""
+    lightning_log = logging.getLogger("lightning")
+    lightning_log.handlers.clear()  # its own console handler would print every line twice
+    # Filters apply only where a record starts, so on the logger that rank_zero_info uses.
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+        lambda record: not str(record.msg).startswith("💡 Tip"))
+
+
 def run(cfg: DictConfig) -> dict[str, Any] | None:
     """Run one job; user errors become one line on stderr and (outside a sweep) exit code 2."""
+    _route_lightning_logs()
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN

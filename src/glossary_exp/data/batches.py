@@ -51,6 +51,7 @@ class TensorBatches:
         self.drop_last = drop_last
         self.repeats = repeats
         self.sampler = EpochOrder(shuffle, seed)
+        self.batch_sampler = None  # Lightning inspects DataLoader-like objects for both attributes
 
     def __len__(self) -> int:
         n = len(self.tensors[0])
