@@ -35,6 +35,34 @@ def print_final(metrics: dict[str, Any], run_dir: Path) -> None:
     print(f"Run directory: {run_dir}")
 
 
+def log_hparams(logger: Any, params: dict[str, Any], metric_names: tuple[str, ...]) -> None:
+    """Hyperparameters plus the metric columns of TensorBoard's HParams dashboard.
+
+    The dashboard takes each metric's value from the run's own scalars of that tag, so no
+    placeholder value is written (Lightning's ``log_hyperparams(params, metrics)`` would
+    log one as a scalar at step 0 and put a fake point into every chart).
+    """
+    logger.log_hyperparams(params)  # hparams.yaml; default_hp_metric=False: no hp_metric
+    writer = getattr(logger, "experiment", None)
+    if writer is None or not hasattr(writer, "file_writer"):
+        return  # not TensorBoard (e.g. CSV)
+    from torch.utils.tensorboard.summary import hparams
+
+    for summary in hparams(flatten(params), {name: 0.0 for name in metric_names}):
+        writer.file_writer.add_summary(summary)
+
+
+def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, bool | int | float | str]:
+    """``{"a": {"b": 1}}`` -> ``{"a/b": 1}``; values TensorBoard cannot show become strings."""
+    flat: dict[str, bool | int | float | str] = {}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}/"))
+        else:
+            flat[f"{prefix}{key}"] = value if isinstance(value, (bool, int, float, str)) else str(value)
+    return flat
+
+
 def hparams_of(cfg: DictConfig) -> dict[str, Any]:
     """Hyperparameters for TensorBoard: the chosen groups, seed and epochs (same keys in every run)."""
     params: dict[str, Any] = {"name": cfg.name, "seed": cfg.seed, "max_epochs": cfg.trainer.max_epochs}

@@ -17,7 +17,7 @@ from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp.errors import UsageError
-from glossary_exp.report import hparams_of, print_config_tree, print_final
+from glossary_exp.report import hparams_of, log_hparams, print_config_tree, print_final
 from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, load_resumed_config, write_json
 from glossary_exp.trainer import build_callbacks, build_logger, build_trainer, checkpoint_monitor
 from glossary_exp.validate import check_checkpoint, check_config
@@ -42,6 +42,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     started = time.time()
     record: dict[str, Any] = {"status": "running", "overrides": list(hydra_cfg.overrides.task)}
+    write_json(run_dir / METRICS_FILE, record)  # a killed run still shows up, as "running"
     try:
         metrics = execute(cfg, run_dir, record)
     except BaseException as err:  # noqa: BLE001 - every ending is recorded, then handled below
@@ -86,7 +87,7 @@ def execute(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> dict[str,
     logger = build_logger(cfg, run_dir)
     trainer = build_trainer(cfg, run_dir, build_callbacks(cfg, run_dir, monitor), logger)
     if cfg.task == "fit" and not cfg.resume:
-        logger.log_hyperparams(hparams_of(cfg), {m: float("nan") for m in model.hparam_metrics})
+        log_hparams(logger, hparams_of(cfg), model.hparam_metrics)
 
     metrics: dict[str, Any] = {}
     if cfg.task == "fit":

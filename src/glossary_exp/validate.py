@@ -53,7 +53,7 @@ def check_arguments(key: str, fn: Callable[..., Any], kwargs: Mapping[str, Any])
               if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
     takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
     try:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn.__init__ if isinstance(fn, type) else fn)
     except Exception:  # unresolvable forward references: check names only
         hints = {}
     for name, value in kwargs.items():

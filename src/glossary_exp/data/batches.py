@@ -32,7 +32,8 @@ class TensorBatches:
 
     ``repeats`` yields the whole pass that many times, so a full-batch example that the
     glossary trains for N "epochs" runs as one Lightning epoch of N steps (Lightning's
-    per-epoch overhead is far larger than its per-step overhead).
+    per-epoch overhead is far larger than its per-step overhead). ``pin_memory`` yields
+    page-locked batches, so the copy to a GPU can be non-blocking.
     """
 
     def __init__(
@@ -43,6 +44,7 @@ class TensorBatches:
         drop_last: bool = False,
         repeats: int = 1,
         seed: int = 0,
+        pin_memory: bool = False,
     ) -> None:
         if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
             raise ValueError("TensorBatches needs tensors of equal length")
@@ -50,6 +52,7 @@ class TensorBatches:
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.repeats = repeats
+        self.pin_memory = pin_memory
         self.sampler = EpochOrder(shuffle, seed)
         self.batch_sampler = None  # Lightning inspects DataLoader-like objects for both attributes
 
@@ -59,6 +62,13 @@ class TensorBatches:
         return per_pass * self.repeats
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        if not self.pin_memory:
+            yield from self._batches()
+            return
+        for batch in self._batches():
+            yield tuple(t.pin_memory() for t in batch)
+
+    def _batches(self) -> Iterator[tuple[torch.Tensor, ...]]:
         n = len(self.tensors[0])
         for order in self.sampler.orders(n, self.repeats):
             for start in range(0, n, self.batch_size):

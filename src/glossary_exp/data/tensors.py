@@ -25,17 +25,22 @@ class TensorDataModule(pl.LightningDataModule):
         if not self.splits:
             self.splits = self.make_splits()
 
+    def pin_memory(self) -> bool:
+        """Whether batches should be page-locked: only when the trainer runs on a CUDA device."""
+        trainer = self.trainer
+        return trainer is not None and trainer.strategy.root_device.type == "cuda"
+
     def train_dataloader(self) -> TensorBatches:
         # torch.initial_seed() is the run's seed after seed_everything: shuffles follow it.
         return TensorBatches(*self.splits["train"], batch_size=self.batch_size, shuffle=self.shuffle,
-                             repeats=self.passes, seed=torch.initial_seed())
+                             repeats=self.passes, seed=torch.initial_seed(), pin_memory=self.pin_memory())
 
 
 class SplitTensorDataModule(TensorDataModule):
     """Adds held-out ``val`` and ``test`` splits, which are never shuffled or repeated."""
 
     def _eval_loader(self, split: str) -> TensorBatches:
-        return TensorBatches(*self.splits[split], batch_size=self.batch_size)
+        return TensorBatches(*self.splits[split], batch_size=self.batch_size, pin_memory=self.pin_memory())
 
     def val_dataloader(self) -> TensorBatches:
         return self._eval_loader("val")

@@ -1,0 +1,72 @@
+"""Shared test helpers: run the real CLI in a subprocess and find what it wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# CI clones the repo with shared/ beside it; GLOSSARY_EXP_DATASET_MIRROR overrides.
+DATASET_MIRROR = Path(os.environ.get("GLOSSARY_EXP_DATASET_MIRROR", REPO.parent / "shared" / "datasets"))
+QUIET = ("callbacks.progress_bar=false", "print_config=false")
+
+
+def run_cli(*args: str, output_dir: Path, env: dict[str, str] | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """``python -m glossary_exp *args`` writing under ``output_dir``; never raises on failure."""
+    cmd = [sys.executable, "-m", "glossary_exp", *args, f"paths.output_dir={output_dir}", *QUIET]
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=output_dir.parent)
+
+
+def run_dirs(output_dir: Path) -> list[Path]:
+    """Every run directory (one with a metrics.json) under ``output_dir``, oldest first."""
+    return sorted((p.parent for p in output_dir.rglob("metrics.json")), key=lambda p: p.stat().st_mtime)
+
+
+def read_metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``cli("experiment=x", ...)`` runs the CLI with outputs in ``tmp_path/outputs``."""
+    output_dir = tmp_path / "outputs"
+    output_dir.mkdir()
+
+    def call(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, output_dir=output_dir, **kwargs)
+
+    call.output_dir = output_dir  # type: ignore[attr-defined]
+    return call
+
+
+def read_events(run_dir: Path):
+    """TensorBoard's own reader over a run directory (every events file in it)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
+    accumulator.Reload()
+    return accumulator
+
+
+def read_hparams(run_dir: Path) -> tuple[dict[str, object], list[str]]:
+    """(hyperparameters, metric tags) as TensorBoard's HParams dashboard reads them."""
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    content = read_events(run_dir).PluginTagToContent("hparams")
+    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"])
+    hparams = {}
+    for key, value in start.session_start_info.hparams.items():
+        kind = value.WhichOneof("kind")
+        hparams[key] = getattr(value, kind) if kind else None
+    metrics = [info.name.tag for info in experiment.experiment.metric_infos]
+    return hparams, metrics
