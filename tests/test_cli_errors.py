@@ -1,0 +1,69 @@
+"""Bad input through the real CLI: one short line naming the key, non-zero exit, no traceback,
+and nothing an earlier run wrote is touched."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli, run_dirs
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def earlier_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output_dir = tmp_path_factory.mktemp("errors") / "outputs"
+    output_dir.mkdir()
+    result = run_cli("experiment=quadratic_gd", output_dir=output_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return output_dir
+
+
+BAD_INPUTS = [
+    (["experiment=no_such_thing"], "Could not find 'experiment/no_such_thing'", "linear_regression"),
+    (["model=nope"], "Could not find 'model/nope'", "sine_cubic"),
+    (["optimizer.lrr=0.1"], "Key 'lrr' is not in struct", "optimizer.lrr"),
+    (["optimizer.lr=abc"], "error: optimizer.lr must be a number, got 'abc'", None),
+    (["optimizer.lr=-1"], "error: optimizer.lr must be > 0, got -1", None),
+    (["experiment=random_regression", "data.batch_size=0"], "error: data.batch_size must be >= 1, got 0", None),
+    (["trainer.max_epochs=-2"], "error: trainer.max_epochs must be >= 0, got -2", None),
+    (["task=test", "ckpt_path=/no/such/file.ckpt"], "error: ckpt_path=/no/such/file.ckpt: no such file", None),
+    (["resume=/no/such/run"], "error: resume=/no/such/run: not a run directory", None),
+    (["experiment=quadratic_gd", "optimizer.lr=2"], "error: training loss became inf", "smaller optimizer.lr"),
+]
+
+
+@pytest.mark.parametrize("overrides,message,also", BAD_INPUTS, ids=[" ".join(b[0]) for b in BAD_INPUTS])
+def test_bad_input_gets_a_short_clear_error(earlier_run: Path, overrides: list[str], message: str,
+                                            also: str | None) -> None:
+    before = snapshot(earlier_run)
+    result = run_cli(*overrides, output_dir=earlier_run)
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr
+    if also:
+        assert also in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr) < 2000  # a message, not a dump
+    after = snapshot(earlier_run)
+    assert {k: v for k, v in after.items() if k in before} == before
+
+
+def test_corrupt_checkpoint_is_reported_not_raised(earlier_run: Path, tmp_path: Path) -> None:
+    (run,) = [r for r in run_dirs(earlier_run) if (r / "checkpoints" / "last.ckpt").exists()][:1]
+    corrupt = tmp_path / "truncated.ckpt"
+    corrupt.write_bytes((run / "checkpoints" / "last.ckpt").read_bytes()[:200])
+    result = run_cli("experiment=quadratic_gd", "task=test", f"ckpt_path={corrupt}", output_dir=earlier_run)
+    assert result.returncode == 2
+    assert f"error: ckpt_path={corrupt}: not a readable checkpoint" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_full_traceback_when_asked(earlier_run: Path) -> None:
+    result = run_cli("optimizer.lr=-1", output_dir=earlier_run, env={"HYDRA_FULL_ERROR": "1"})
+    assert result.returncode != 0 and "Traceback" in result.stderr
