@@ -34,7 +34,7 @@ BAD_INPUTS = [
     (["experiment=random_regression", "data.batch_size=0"], "error: data.batch_size must be >= 1, got 0", None),
     (["trainer.max_epochs=-2"], "error: trainer.max_epochs must be >= 0, got -2", None),
     (["task=test", "ckpt_path=/no/such/file.ckpt"], "error: ckpt_path=/no/such/file.ckpt: no such file", None),
-    (["resume=/no/such/run"], "error: resume=/no/such/run: not a run directory", None),
+    (["resume=/no/such/run"], "error: resume=/no/such/run: not a run directory or the id of one run", None),
     (["experiment=quadratic_gd", "optimizer.lr=2"], "error: training loss became inf", "smaller optimizer.lr"),
 ]
 

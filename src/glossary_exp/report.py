@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.tree import Tree
 
+from glossary_exp.rundir import run_id
+
 # Groups shown first in the tree, in this order; the rest follow.
 TREE_ORDER = ("name", "task", "seed", "model", "data", "optimizer", "scheduler", "trainer", "accelerator")
 # What the HParams dashboard shows: the choices that differ between runs.
@@ -33,6 +35,7 @@ def print_final(metrics: dict[str, Any], run_dir: Path) -> None:
     for name, value in sorted(metrics.items()):
         print(f"  {name}: {value:.6g}" if isinstance(value, float) else f"  {name}: {value}")
     print(f"Run directory: {run_dir}")
+    print(f"Continue it with: python -m glossary_exp resume={run_id(run_dir)}")
 
 
 def log_hparams(logger: Any, params: dict[str, Any], metric_names: tuple[str, ...]) -> None:

@@ -68,7 +68,7 @@ def execute(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> dict[str,
     """Build everything from ``cfg`` and run its task; returns the final metrics."""
     resume_ckpt = None
     if cfg.resume:
-        cfg, resume_ckpt = load_resumed_config(Path(cfg.resume))
+        cfg, resume_ckpt = load_resumed_config(cfg.resume, cfg.paths.output_dir)
     if cfg.seed is None:
         cfg.seed = random.SystemRandom().randrange(2**31)  # recorded below, so the run can be repeated
     record["seed"] = cfg.seed

@@ -29,16 +29,32 @@ LAST_CHECKPOINT = "last.ckpt"
 
 def safe_name(text: str) -> str:
     """``text`` usable as one path component: no separators or odd characters, bounded length."""
-    cleaned = re.sub(r"[^A-Za-z0-9=,._+-]+", "_", str(text)).strip("_.")
+    cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "_", str(text)).strip("_.")
     return cleaned[:MAX_NAME_CHARS]
 
 
 def run_dir(output_dir: str, name: str, overrides: str, resume: str | None) -> str:
     """``<output_dir>/<name>/<stamp>[_<overrides>]``, or the run being resumed."""
     if resume:
-        return str(resume)
+        return str(find_run(output_dir, resume) or resume)
     leaf = STAMP + (f"_{safe_name(overrides)}" if overrides else "")
     return str(Path(output_dir) / safe_name(name) / leaf)
+
+
+def find_run(output_dir: str | Path, ref: str) -> Path | None:
+    """The run directory ``ref`` names: a path, or the start of a run directory's name (its id).
+
+    ``resume=2026-11-23_12-31-29_dfe05f`` finds the run under ``output_dir`` by its id alone.
+    """
+    if (Path(ref) / CONFIG_FILE).is_file():
+        return Path(ref)
+    matches = [p.parent for p in Path(output_dir).rglob(CONFIG_FILE) if p.parent.name.startswith(ref)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def run_id(run: Path) -> str:
+    """The short name :func:`find_run` accepts for ``run``."""
+    return run.name[: len(STAMP)] if run.name.startswith(STAMP[:4]) else str(run)
 
 
 def hydra_subdir(resume: str | None) -> str:
@@ -69,10 +85,13 @@ def read_metrics(run: Path) -> dict[str, Any] | None:
         return None
 
 
-def load_resumed_config(run: Path) -> tuple[Any, str]:
+def load_resumed_config(ref: str, output_dir: str) -> tuple[Any, str]:
     """The config a run was started with, and its last checkpoint, to continue it."""
     from glossary_exp.errors import ConfigError
 
+    run = find_run(output_dir, ref)
+    if run is None:
+        raise ConfigError(f"resume={ref}: not a run directory or the id of one run under {output_dir}")
     config, checkpoint = run / CONFIG_FILE, run / CHECKPOINT_DIR / LAST_CHECKPOINT
     if not config.is_file():
         raise ConfigError(f"resume={run}: not a run directory (no {CONFIG_FILE})")

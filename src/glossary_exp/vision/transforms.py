@@ -65,6 +65,11 @@ class BatchTransform:
         scale, shift = self._stats(x.device)
         return torch.addcmul(shift, x, scale)
 
+    def undo(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalized images back in the 0..255 range, for display."""
+        scale, shift = self._stats(x.device)
+        return (x - shift) / scale
+
     def _stats(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """``scale`` and ``shift`` on ``device``, copied there once rather than every batch."""
         if device not in self._on_device:

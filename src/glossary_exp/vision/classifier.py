@@ -1,0 +1,106 @@
+"""The one classification LightningModule every vision model shares: CrossEntropy, accuracy, pictures."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torchmetrics import MaxMetric
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+
+from glossary_exp.data.tensors import Split
+from glossary_exp.errors import ConfigError
+from glossary_exp.module import GlossaryModule
+from glossary_exp.vision.transforms import BatchTransform
+
+
+class ImageClassifier(GlossaryModule):
+    """Wraps a backbone mapping ``(B, C, H, W)`` images to ``(B, num_classes)`` logits.
+
+    Logs ``{train,val,test}/{loss,acc}`` and ``val/best_acc``; at the end of testing, a grid of
+    test images titled with predicted/true labels and the confusion matrix go to TensorBoard.
+    """
+
+    hparam_metrics = ("train/loss", "train/acc", "val/loss", "val/acc", "val/best_acc", "test/loss", "test/acc")
+    monitor = ("val/acc", "max")
+    grid_images = 16  # test images shown in the prediction grid
+
+    def __init__(self, net: nn.Module, num_classes: int) -> None:
+        super().__init__()
+        self.net, self.num_classes = net, num_classes
+        # validate_args=False: the per-step input checks cost more than the update itself.
+        self.train_acc, self.val_acc, self.test_acc = (
+            MulticlassAccuracy(num_classes, average="micro", validate_args=False) for _ in range(3))
+        self.best_val_acc = MaxMetric()
+        self.confusion = MulticlassConfusionMatrix(num_classes, validate_args=False)
+        self.shown: list[torch.Tensor] = []  # [images, predictions, labels] of the first test batch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def setup(self, stage: str) -> None:
+        classes = getattr(self.trainer.datamodule, "classes", None)
+        if classes and len(classes) != self.num_classes:
+            raise ConfigError(f"model.num_classes={self.num_classes} but the data has {len(classes)} classes; "
+                              f"set model.num_classes={len(classes)}")
+
+    def training_step(self, batch: Split, batch_idx: int) -> torch.Tensor:
+        images, labels = batch
+        logits = self(images)
+        loss = F.cross_entropy(logits, labels)
+        self.train_acc.update(logits.detach(), labels)
+        self.log_loss("train", loss, batch_size=len(labels))
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        # Logged once per epoch rather than from every step: self.log costs per call.
+        self.log("train/acc", self.train_acc.compute())
+        self.train_acc.reset()
+
+    def _evaluate(self, batch: Split, stage: str, accuracy: MulticlassAccuracy) -> torch.Tensor:
+        images, labels = batch
+        logits = self(images)
+        self.log_loss(stage, F.cross_entropy(logits, labels), batch_size=len(labels))
+        accuracy.update(logits, labels)
+        self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
+        return logits
+
+    def validation_step(self, batch: Split, batch_idx: int) -> None:
+        self._evaluate(batch, "val", self.val_acc)
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            return
+        self.best_val_acc.update(self.val_acc.compute())
+        self.log("val/best_acc", self.best_val_acc.compute())
+
+    def test_step(self, batch: Split, batch_idx: int) -> None:
+        predictions = self._evaluate(batch, "test", self.test_acc).argmax(1)
+        self.confusion.update(predictions, batch[1])
+        if batch_idx == 0:
+            self.shown = [t[: self.grid_images].cpu() for t in (batch[0], predictions, batch[1])]
+
+    def predict_step(self, batch: Split, batch_idx: int) -> torch.Tensor:
+        return self(batch[0]).argmax(1)
+
+    def on_test_epoch_end(self) -> None:
+        experiment = getattr(self.logger, "experiment", None)
+        if hasattr(experiment, "add_figure") and self.shown:
+            from glossary_exp.vision.figures import confusion_figure, prediction_grid
+
+            datamodule = self.trainer.datamodule
+            classes = getattr(datamodule, "classes", None) or [str(k) for k in range(self.num_classes)]
+            images = _displayable(self.shown[0], getattr(datamodule, "transform", None))
+            experiment.add_figure("test/predictions", prediction_grid(images, *self.shown[1:], classes),
+                                  self.global_step)
+            experiment.add_figure("test/confusion_matrix", confusion_figure(self.confusion, classes),
+                                  self.global_step)
+        self.confusion.reset()
+
+
+def _displayable(images: torch.Tensor, transform: BatchTransform | None) -> torch.Tensor:
+    """Normalized images back in [0, 1] for display, via the data's transform when it has one."""
+    if transform is not None:
+        return transform.undo(images).div(255).clamp(0, 1)
+    low, high = images.amin((1, 2, 3), keepdim=True), images.amax((1, 2, 3), keepdim=True)
+    return (images - low) / (high - low).clamp_min(1e-8)

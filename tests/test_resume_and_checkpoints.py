@@ -1,0 +1,70 @@
+"""Checkpoints: an interrupted run resumes to the same result, and test/predict use a checkpoint."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import QUIET, read_events, read_metrics, run_cli, run_dirs
+
+# Big enough that an epoch takes a moment, so Ctrl-C lands between two epochs' checkpoints.
+RUN = ("experiment=random_regression", "seed=7", "trainer.max_epochs=4", "data.samples=60000",
+       "data.batch_size=64")
+
+
+@pytest.fixture(scope="module")
+def unbroken(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output_dir = tmp_path_factory.mktemp("unbroken") / "outputs"
+    output_dir.mkdir()
+    result = run_cli(*RUN, output_dir=output_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return run_dirs(output_dir)[0]
+
+
+def test_ctrl_c_then_resume_matches_an_unbroken_run(unbroken: Path, tmp_path: Path) -> None:
+    output_dir = tmp_path / "outputs"
+    cmd = [sys.executable, "-m", "glossary_exp", *RUN, f"paths.output_dir={output_dir}", *QUIET]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    while not list(output_dir.rglob("last.ckpt")) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    output, _ = process.communicate(timeout=120)
+    (run_dir,) = run_dirs(output_dir)
+    record = read_metrics(run_dir)
+    assert record["status"] == "interrupted", output[-2000:]
+    assert process.returncode != 0
+
+    run_id = run_dir.name[:26]  # the stamp: what the end of a run prints, no quoting needed
+    result = run_cli(f"resume={run_id}", output_dir=output_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert run_dirs(output_dir) == [run_dir]  # continued in place, no new run directory
+    resumed, expected = read_metrics(run_dir), read_metrics(unbroken)
+    assert resumed["status"] == "completed" and resumed["seed"] == 7
+    for key in ("val/loss", "test/loss", "train/loss"):
+        assert resumed["metrics"][key] == pytest.approx(expected["metrics"][key], rel=1e-5), key
+    # One TensorBoard run: steps continue after the break instead of starting again.
+    steps = [event.step for event in read_events(run_dir).Scalars("val/loss")]
+    assert steps == sorted(steps) and len(steps) == len(set(steps)) == 4
+    assert (run_dir / ".hydra" / "config.yaml").exists()  # the original run's Hydra files are kept
+
+
+def test_test_and_predict_from_a_checkpoint(unbroken: Path, cli) -> None:
+    best = unbroken / "checkpoints" / "best.ckpt"
+    test = cli(*RUN, "task=test", f"ckpt_path={best}")
+    assert test.returncode == 0, test.stderr[-2000:]
+    (test_run,) = run_dirs(cli.output_dir)
+    assert read_metrics(test_run)["metrics"]["test/loss"] == pytest.approx(
+        read_metrics(unbroken)["metrics"]["test/loss"], rel=1e-6)
+
+    predict = cli(*RUN, "task=predict", f"ckpt_path={best}")
+    assert predict.returncode == 0, predict.stderr[-2000:]
+    predictions = torch.load(run_dirs(cli.output_dir)[-1] / "predictions.pt")
+    assert sum(len(batch) for batch in predictions) == 6000  # the test split, one value each
+    assert predictions[0].shape[1:] == (1,)
