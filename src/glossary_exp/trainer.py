@@ -41,7 +41,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, monitor: tuple[str, str]) ->
     if cfg.callbacks.early_stopping_patience:
         callbacks.append(cb.EarlyStopping(monitor=metric, mode=mode, patience=cfg.callbacks.early_stopping_patience))
     if cfg.callbacks.progress_bar:
-        callbacks.append(cb.RichProgressBar())
+        callbacks.append(cb.RichProgressBar(refresh_rate=cfg.callbacks.progress_refresh_rate))
     return callbacks
 
 
