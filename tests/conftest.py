@@ -26,6 +26,13 @@ def run_cli(*args: str, output_dir: Path, env: dict[str, str] | None = None,
     return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=output_dir.parent)
 
 
+def data_cache() -> Path:
+    """One data directory for the whole test session: datasets are decoded and cached once."""
+    path = Path(os.environ.get("PYTEST_DATA_CACHE", "/tmp/glossary_exp_test_data"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def run_dirs(output_dir: Path) -> list[Path]:
     """Every run directory (one with a metrics.json) under ``output_dir``, oldest first."""
     return sorted((p.parent for p in output_dir.rglob("metrics.json")), key=lambda p: p.stat().st_mtime)

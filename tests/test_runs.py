@@ -1,0 +1,97 @@
+"""What every run guarantees: its files, seeds, reproducibility, names, schedulers and loggers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import DATASET_MIRROR, data_cache, read_events, read_hparams, read_metrics, run_cli, run_dirs
+
+from test_registry import CONF, config_names
+
+SHORT = ("experiment=random_regression", "trainer.max_epochs=2", "data.samples=200")
+
+
+def needs_dataset_files(experiment: str) -> bool:
+    """Whether the preset's data reads dataset files (its data config has a ``root``)."""
+    preset = yaml.safe_load((CONF / "experiment" / f"{experiment}.yaml").read_text())
+    data = next(d["override /data"] for d in preset["defaults"] if "override /data" in d)
+    return "root" in yaml.safe_load((CONF / "data" / f"{data}.yaml").read_text())
+
+
+EXPERIMENTS = sorted(config_names("experiment"))
+
+
+@pytest.fixture(scope="module")
+def fast_dev_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """Every preset that can run here, as one real multirun with debug=fast_dev_run."""
+    runnable = [e for e in EXPERIMENTS if DATASET_MIRROR.is_dir() or not needs_dataset_files(e)]
+    output_dir = tmp_path_factory.mktemp("presets") / "outputs"
+    output_dir.mkdir()
+    env = {"GLOSSARY_EXP_DATASET_MIRROR": str(DATASET_MIRROR), "GLOSSARY_EXP_DATA_DIR": str(data_cache())}
+    result = run_cli("-m", f"experiment={','.join(runnable)}", "debug=fast_dev_run", output_dir=output_dir,
+                     env=env if DATASET_MIRROR.is_dir() else None)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {read_metrics(run)["overrides"][0].split("=", 1)[1]: read_metrics(run) for run in run_dirs(output_dir)}
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_preset_runs_fast_dev_run(fast_dev_runs: dict[str, dict], experiment: str) -> None:
+    if experiment not in fast_dev_runs and needs_dataset_files(experiment) and not DATASET_MIRROR.is_dir():
+        pytest.skip(f"no dataset mirror at {DATASET_MIRROR} (set GLOSSARY_EXP_DATASET_MIRROR) for {experiment}")
+    record = fast_dev_runs[experiment]
+    assert record["status"] == "completed", record.get("error")
+
+
+def test_a_run_directory_holds_everything(cli) -> None:
+    result = cli(*SHORT, "seed=5")
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run,) = run_dirs(cli.output_dir)
+    assert run.parent.name == "random_regression"  # runs are grouped by experiment
+    assert "seed-5" in run.name and "trainer.max_epochs-2" in run.name  # named by their overrides
+    for name in ("config.yaml", ".hydra/config.yaml", ".hydra/overrides.yaml", "metrics.json", "run.log",
+                 "checkpoints/best.ckpt", "checkpoints/last.ckpt", "hparams.yaml"):
+        assert (run / name).is_file(), name
+    assert list(run.glob("events.out.tfevents.*"))
+    assert yaml.safe_load((run / "config.yaml").read_text())["seed"] == 5
+    assert "Final metrics:" in result.stdout and f"Run directory: {run}" in result.stdout
+    assert "test/loss" in (run / "run.log").read_text() or "Trainer.fit" in (run / "run.log").read_text()
+
+
+def test_same_seed_same_metrics_and_a_chosen_seed_is_recorded(cli) -> None:
+    for _ in range(2):
+        assert cli(*SHORT, "seed=11", "deterministic=true").returncode == 0
+    assert cli(*SHORT).returncode == 0  # seed: null -> chosen at random
+    first, second, auto = (read_metrics(run) for run in run_dirs(cli.output_dir))
+    assert first["metrics"] == second["metrics"]
+    seed = auto["seed"]
+    assert isinstance(seed, int)
+    auto_run = run_dirs(cli.output_dir)[-1]
+    assert yaml.safe_load((auto_run / "config.yaml").read_text())["seed"] == seed
+    assert read_hparams(auto_run)[0]["seed"] == seed
+
+
+def test_step_scheduler_decays_the_logged_learning_rate(cli) -> None:
+    result = cli(*SHORT, "trainer.max_epochs=3", "scheduler=step", "scheduler.step_size=1", "scheduler.gamma=0.5",
+                 "trainer.log_every_n_steps=1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lrs = sorted({round(e.value, 6) for e in read_events(run_dirs(cli.output_dir)[0]).Scalars("lr-SGD")},
+                 reverse=True)
+    assert lrs == [0.01, 0.005, 0.0025]
+
+
+def test_csv_logger(cli) -> None:
+    assert cli(*SHORT, "logger=csv").returncode == 0
+    (run,) = run_dirs(cli.output_dir)
+    header = (run / "metrics.csv").read_text().splitlines()[0]
+    assert "val/loss" in header and not list(run.glob("events.out.tfevents.*"))
+
+
+def test_runs_started_in_the_same_second_get_their_own_directories() -> None:
+    code = "from glossary_exp.rundir import run_dir; print(run_dir('outputs', 'x', 'seed-1', None))"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    dirs = {proc.communicate()[0].strip() for proc in procs}
+    assert len(dirs) == 4
