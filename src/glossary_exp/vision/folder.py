@@ -95,13 +95,14 @@ def decode_images(files: list[str], size: tuple[int, int] | None, workers: int) 
     """``(N, 3, H, W)`` uint8: every file as RGB, resized to ``size`` (all must match when None)."""
     first = read_image(files[0], size)
     out = torch.empty((len(files), *first.shape), dtype=torch.uint8)  # (N, H, W, 3), filled in place
+    pixels = out.numpy()  # a view: PIL's read-only arrays are copied straight into it
 
     def fill(index: int) -> None:
         image = read_image(files[index], size)
         if image.shape != first.shape:
             raise DataError(f"{files[index]} is {image.shape[1]}x{image.shape[0]} but {files[0]} is "
                             f"{first.shape[1]}x{first.shape[0]}; set data.transforms.resize to one size")
-        out[index] = torch.from_numpy(image)
+        pixels[index] = image
 
     log.info("decoding %d images with %d thread(s)", len(files), max(workers, 1))
     with ThreadPoolExecutor(max(workers, 1)) as pool:  # PIL releases the GIL while decoding
