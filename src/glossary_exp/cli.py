@@ -1,4 +1,4 @@
-"""Command line: ``python -m glossary_exp [overrides]`` (a Hydra app) and ``python -m glossary_exp list``."""
+"""Command line: ``python -m glossary_exp [overrides]`` (a Hydra app), ``... list`` and ``... summary <sweep_dir>``."""
 
 from __future__ import annotations
 
@@ -28,4 +28,8 @@ def main() -> None:
         from glossary_exp.listing import main as list_main
 
         sys.exit(list_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "summary":
+        from glossary_exp.sweep.summary import main as summary_main
+
+        sys.exit(summary_main(sys.argv[2:]))
     hydra_main()
