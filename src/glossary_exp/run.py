@@ -19,6 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 from glossary_exp.errors import UsageError
 from glossary_exp.report import hparams_of, log_hparams, print_config_tree, print_final
 from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, load_resumed_config, write_json
+from glossary_exp.sweep.hparams import same_keys
+from glossary_exp.sweep.pruning import search_callbacks
 from glossary_exp.trainer import build_callbacks, build_logger, build_trainer, checkpoint_monitor
 from glossary_exp.validate import check_checkpoint, check_config
 
@@ -47,6 +49,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         metrics = execute(cfg, run_dir, record)
     except BaseException as err:  # noqa: BLE001 - every ending is recorded, then handled below
         status = "interrupted" if isinstance(err, (KeyboardInterrupt, SystemExit)) else "failed"
+        status = "pruned" if type(err).__name__ == "TrialPruned" else status  # an Optuna search stopped it
         record.update(status=status, error=f"{type(err).__name__}: {err}", duration_s=time.time() - started)
         write_json(run_dir / METRICS_FILE, record)
         if status == "interrupted" or os.environ.get("HYDRA_FULL_ERROR") == "1":
@@ -84,10 +87,12 @@ def execute(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> dict[str,
 
     has_val = is_overridden("val_dataloader", datamodule)
     monitor = checkpoint_monitor(cfg, model, has_val)
+    record["monitor"] = list(monitor)  # a sweep's summary sorts by best/<metric> in this direction
     logger = build_logger(cfg, run_dir)
-    trainer = build_trainer(cfg, run_dir, build_callbacks(cfg, run_dir, monitor), logger)
+    callbacks = build_callbacks(cfg, run_dir, monitor) + search_callbacks()
+    trainer = build_trainer(cfg, run_dir, callbacks, logger)
     if cfg.task == "fit" and not cfg.resume:
-        log_hparams(logger, hparams_of(cfg), model.hparam_metrics)
+        log_hparams(logger, same_keys(hparams_of(cfg)), model.hparam_metrics)
 
     metrics: dict[str, Any] = {}
     if cfg.task == "fit":
