@@ -70,7 +70,7 @@ class GlossaryModule(pl.LightningModule):
     def log_loss(self, stage: str, loss: torch.Tensor, batch_size: int | None = None) -> None:
         """Log ``<stage>/loss``: per step in training, per epoch otherwise."""
         self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=stage != "train",
-                 prog_bar=True, batch_size=batch_size)
+                 prog_bar=True, batch_size=batch_size, sync_dist=stage != "train")
 
 
 def rng_states() -> dict[str, Any]:

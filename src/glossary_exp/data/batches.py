@@ -45,6 +45,8 @@ class TensorBatches:
         repeats: int = 1,
         seed: int = 0,
         pin_memory: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
             raise ValueError("TensorBatches needs tensors of equal length")
@@ -53,11 +55,12 @@ class TensorBatches:
         self.drop_last = drop_last
         self.repeats = repeats
         self.pin_memory = pin_memory
+        self.rank, self.world_size = rank, world_size  # under DDP each process takes every world_size-th sample
         self.sampler = EpochOrder(shuffle, seed)
         self.batch_sampler = None  # Lightning inspects DataLoader-like objects for both attributes
 
     def __len__(self) -> int:
-        n = len(self.tensors[0])
+        n = len(range(self.rank, len(self.tensors[0]), self.world_size))
         per_pass = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return per_pass * self.repeats
 
@@ -69,8 +72,11 @@ class TensorBatches:
             yield tuple(t.pin_memory() for t in batch)
 
     def _batches(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        n = len(self.tensors[0])
-        for order in self.sampler.orders(n, self.repeats):
+        total = len(self.tensors[0])
+        for order in self.sampler.orders(total, self.repeats):
+            if self.world_size > 1:
+                order = (torch.arange(total) if order is None else order)[self.rank::self.world_size]
+            n = total if order is None else len(order)
             for start in range(0, n, self.batch_size):
                 stop = start + self.batch_size
                 if stop > n and self.drop_last:

@@ -30,17 +30,24 @@ class TensorDataModule(pl.LightningDataModule):
         trainer = self.trainer
         return trainer is not None and trainer.strategy.root_device.type == "cuda"
 
+    def loader_options(self) -> dict[str, bool | int]:
+        """Pinned memory on CUDA; under DDP, this process's share of every split."""
+        trainer = self.trainer
+        if trainer is None:
+            return {}
+        return {"pin_memory": self.pin_memory(), "rank": trainer.global_rank, "world_size": trainer.world_size}
+
     def train_dataloader(self) -> TensorBatches:
         # torch.initial_seed() is the run's seed after seed_everything: shuffles follow it.
         return TensorBatches(*self.splits["train"], batch_size=self.batch_size, shuffle=self.shuffle,
-                             repeats=self.passes, seed=torch.initial_seed(), pin_memory=self.pin_memory())
+                             repeats=self.passes, seed=torch.initial_seed(), **self.loader_options())
 
 
 class SplitTensorDataModule(TensorDataModule):
     """Adds held-out ``val`` and ``test`` splits, which are never shuffled or repeated."""
 
     def _eval_loader(self, split: str) -> TensorBatches:
-        return TensorBatches(*self.splits[split], batch_size=self.batch_size, pin_memory=self.pin_memory())
+        return TensorBatches(*self.splits[split], batch_size=self.batch_size, **self.loader_options())
 
     def val_dataloader(self) -> TensorBatches:
         return self._eval_loader("val")
