@@ -25,9 +25,13 @@ def hydra_main(cfg: DictConfig) -> Any:
 def main() -> None:
     """Console entry point (``glossary-exp`` and ``python -m glossary_exp``)."""
     if len(sys.argv) > 1 and sys.argv[1] == "list":
-        from glossary_exp.listing import main as list_main
+        from glossary_exp.listing import list_main
 
         sys.exit(list_main(sys.argv[2:]))
+    if len(sys.argv) == 2 and sys.argv[1] in ("--help", "-h"):
+        from glossary_exp.listing import help_main
+
+        sys.exit(help_main())
     if len(sys.argv) > 1 and sys.argv[1] == "summary":
         from glossary_exp.sweep.summary import main as summary_main
 
