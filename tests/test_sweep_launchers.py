@@ -1,0 +1,68 @@
+"""Launchers through the real CLI: local parallel processes, Ray, submitit (SLURM's config, its local executor)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+
+from conftest import read_metrics
+from glossary_exp.rundir import register_resolvers
+
+TWO_JOBS = ("-m", "experiment=random_regression", "data.samples=200", "trainer.max_epochs=2", "optimizer.lr=0.01,0.001")
+
+
+def needs(module: str, extra: str) -> pytest.MarkDecorator:
+    """Skip unless ``module`` is installed (``pip install 'glossary-exp[<extra>]'``)."""
+    missing = importlib.util.find_spec(module) is None
+    return pytest.mark.skipif(missing, reason=f"{module} is not installed: pip install 'glossary-exp[{extra}]'")
+
+
+def finished_jobs(output_dir: Path) -> list[Path]:
+    (sweep_dir,) = output_dir.glob("*/multirun_*")
+    jobs = sorted(p.parent for p in sweep_dir.glob("*/metrics.json"))
+    assert (sweep_dir / "summary.csv").is_file()
+    return jobs
+
+
+@needs("hydra_plugins.hydra_joblib_launcher", "parallel")
+def test_parallel_launcher_runs_jobs_in_processes_with_a_share_of_the_cores(cli) -> None:
+    done = cli(*TWO_JOBS, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    jobs = finished_jobs(cli.output_dir)
+    assert len(jobs) == 2 and all(read_metrics(job)["status"] == "completed" for job in jobs)
+    shares = [re.search(r"share of the machine: slot (\d) of 2: (\d+) torch thread", (job / "run.log").read_text())
+              for job in jobs]
+    assert all(shares), "each job logs its share"
+    assert {m.group(1) for m in shares} == {"0", "1"}  # two worker processes, one slot each
+    cores = len(os.sched_getaffinity(0))
+    assert {int(m.group(2)) for m in shares} == {max(1, cores // 2)}
+
+
+@needs("hydra_plugins.hydra_ray_launcher", "ray")
+def test_ray_launcher_runs_jobs_on_a_local_ray_instance(cli) -> None:
+    done = cli(*TWO_JOBS, "hydra/launcher=ray_local")
+    assert done.returncode == 0, done.stderr[-3000:]
+    jobs = finished_jobs(cli.output_dir)
+    assert len(jobs) == 2 and all(read_metrics(job)["status"] == "completed" for job in jobs)
+    assert "Ray Launcher is launching 2 jobs" in done.stdout + done.stderr
+
+
+@needs("hydra_plugins.hydra_submitit_launcher", "slurm")
+def test_submitit_local_executor_runs_jobs_and_the_slurm_config_composes(cli) -> None:
+    register_resolvers()  # as the CLI does: the sweep dir in submitit_folder uses them
+    with initialize_config_module(config_module="glossary_exp.conf", version_base="1.3"):
+        cfg = compose("config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"],
+                      return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu"
+    assert launcher.cpus_per_task == 4 and launcher.submitit_folder.endswith("/.submitit/%j")
+
+    done = cli(*TWO_JOBS, "hydra/launcher=submitit_local")
+    assert done.returncode == 0, done.stderr[-3000:]
+    jobs = finished_jobs(cli.output_dir)
+    assert len(jobs) == 2 and all(read_metrics(job)["status"] == "completed" for job in jobs)

@@ -1,0 +1,111 @@
+"""Optuna search through the real CLI: trials in one SQLite study, pruning, resume after Ctrl-C; presets compose."""
+
+from __future__ import annotations
+
+import csv
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from hydra import compose, initialize_config_module
+from optuna.trial import TrialState
+
+from conftest import QUIET, read_metrics
+from glossary_exp.sweep.search import search_space
+from glossary_exp.sweep.study import INTERRUPTED
+
+# seed=0: every trial starts from the same cubic, so the losses (and what is pruned) are repeatable.
+SEARCH = ("hparams_search=sine_cubic", "seed=0", "hydra.sweeper.sampler.seed=0")
+PRESETS = sorted(p.stem for p in Path(__file__).parents[1].glob("src/glossary_exp/conf/hparams_search/*.yaml"))
+
+
+def load_study(sweep_dir: Path) -> optuna.Study:
+    return optuna.load_study(study_name="search", storage=f"sqlite:///{sweep_dir / 'optuna.db'}")
+
+
+def job_dir(sweep_dir: Path, number: int) -> Path:
+    (path,) = sweep_dir.glob(f"{number}_*")
+    return path
+
+
+def test_search_runs_trials_as_jobs_and_prunes_bad_ones(cli) -> None:
+    done = cli("-m", *SEARCH, "data.steps=10", "trainer.max_epochs=4", "hydra.sweeper.n_trials=4")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (sweep_dir,) = cli.output_dir.glob("sine_cubic/multirun_*")
+    trials = load_study(sweep_dir).trials
+    assert len(trials) == 4 and all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    assert trials[0].params == {"optimizer.lr": 1e-6}  # the preset's enqueued baseline goes first
+    for trial in trials:
+        record = read_metrics(job_dir(sweep_dir, trial.number))
+        assert f"optimizer.lr={trial.params['optimizer.lr']}" in record["overrides"]
+        if trial.state == TrialState.COMPLETE:
+            assert record["status"] == "completed" and trial.value == pytest.approx(record["metrics"]["train/loss"])
+        else:  # stopped by the pruner before its last epoch, with the curve it reported
+            assert record["status"] == "pruned" and max(trial.intermediate_values) < 3
+    assert any(t.state == TrialState.PRUNED for t in trials)
+    with open(sweep_dir / "summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4 and "sorted by train/loss (minimize)" in done.stdout
+    values = [float(row["train/loss"]) for row in rows if row["status"] == "completed"]
+    assert values == sorted(values) and rows[-1]["status"] == "pruned"
+
+
+def test_interrupted_search_resumes_in_the_same_study(cli) -> None:
+    # About 1.5 s per trial, so the Ctrl-C lands inside trial 1.
+    args = ("-m", *SEARCH, "data.steps=500", "trainer.max_epochs=3", "hydra.sweeper.n_trials=3",
+            "hydra.sweeper.pruner=null")
+    cmd = [sys.executable, "-m", "glossary_exp", *args, f"paths.output_dir={cli.output_dir}", *QUIET]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 300
+    while not list(cli.output_dir.glob("*/multirun_*/1_*/metrics.json")) and time.time() < deadline:
+        assert process.poll() is None, process.communicate()[0][-3000:]
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode != 0
+    (sweep_dir,) = cli.output_dir.glob("sine_cubic/multirun_*")
+    assert "the sweep was interrupted" in output and (sweep_dir / "summary.csv").is_file()
+    assert read_metrics(job_dir(sweep_dir, 0))["status"] == "completed"  # finished jobs are kept
+    assert read_metrics(job_dir(sweep_dir, 1))["status"] == "interrupted"
+    before = load_study(sweep_dir).trials
+    assert before[1].state == TrialState.FAIL and before[1].user_attrs[INTERRUPTED]
+
+    resumed = cli(*args, f"hydra.sweep.dir={sweep_dir}")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    after = load_study(sweep_dir).trials
+    assert len(after) > len(before) and after[0].value == before[0].value  # the same study, grown
+    counted = [t for t in after if not t.user_attrs.get(INTERRUPTED)]
+    assert len(counted) == 3 and all(t.state == TrialState.COMPLETE for t in counted)
+    rerun = next(t for t in after if t.user_attrs.get("rerun_of") == 1)
+    assert rerun.params == before[1].params  # the interrupted trial ran again
+    assert f"{len(after)} jobs" in resumed.stdout  # the summary lists every job dir of the sweep
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_search_presets_compose_and_parse(preset: str) -> None:
+    from glossary_exp import registry
+
+    with initialize_config_module(config_module="glossary_exp.conf", version_base="1.3"):
+        try:
+            cfg = compose("config", overrides=[f"hparams_search={preset}"], return_hydra_config=True)
+        except Exception as err:  # noqa: BLE001 - reported below with the reason
+            if f"experiment/{preset}" in str(err):
+                pytest.skip(f"experiment {preset} is not defined yet: {err}")
+            raise
+    sweeper = cfg.hydra.sweeper
+    assert sweeper._target_ == "hydra_plugins.glossary_optuna.sweeper.GlossaryOptunaSweeper"
+    space, fixed = search_space([f"{k}={v}" for k, v in sweeper.params.items()])
+    assert space and not fixed
+    for key in space:  # every searched key exists in the composed config
+        node, _, leaf = key.rpartition(".")
+        assert leaf in cfg[node], key
+    model = registry.get("model", cfg.model.name)
+    reported = sweeper.objective.removeprefix("best/")
+    assert reported in model.hparam_metrics or reported == "train/loss", sweeper.objective
+    assert sweeper.direction == ("maximize" if "acc" in reported else "minimize")
