@@ -57,3 +57,15 @@ def test_unknown_name_lists_the_known_ones() -> None:
 def test_unknown_kind_raises() -> None:
     with pytest.raises(ValueError, match="choose one of: model, data"):
         registry.register("optimizer", "x")
+
+
+def test_every_builtin_plugin_is_used_by_an_experiment_preset() -> None:
+    """So the fast_dev_run of every preset (test_runs.py) runs every built-in plugin."""
+    used: dict[str, set[str]] = {kind: set() for kind in registry.KINDS}
+    for path in (CONF / "experiment").glob("*.yaml"):
+        for entry in yaml.safe_load(path.read_text())["defaults"]:
+            for kind in registry.KINDS:
+                if f"override /{kind}" in entry:
+                    used[kind].add(entry[f"override /{kind}"])
+    for kind in registry.KINDS:
+        assert builtin_names(kind) - used[kind] == set(), kind
