@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -25,9 +27,10 @@ class ImageClassifier(GlossaryModule):
     monitor = ("val/acc", "max")
     grid_images = 16  # test images shown in the prediction grid
 
-    def __init__(self, net: nn.Module, num_classes: int) -> None:
+    def __init__(self, net: nn.Module, num_classes: int, input_shape: tuple[int, ...]) -> None:
         super().__init__()
         self.net, self.num_classes = net, num_classes
+        self.input_shape = input_shape  # (C, H, W), or (features,) for a model that flattens its input
         # validate_args=False: the per-step input checks cost more than the update itself.
         self.train_acc, self.val_acc, self.test_acc = (
             MulticlassAccuracy(num_classes, average="micro", validate_args=False) for _ in range(3))
@@ -40,10 +43,16 @@ class ImageClassifier(GlossaryModule):
         return self.net(x)
 
     def setup(self, stage: str) -> None:
-        classes = getattr(self.trainer.datamodule, "classes", None)
+        """Fail with a config message, not a shape error deep in the first step, when data and model disagree."""
+        data = self.trainer.datamodule
+        classes = getattr(data, "classes", None)
         if classes and len(classes) != self.num_classes:
             raise ConfigError(f"model.num_classes={self.num_classes} but the data has {len(classes)} classes; "
                               f"set model.num_classes={len(classes)}")
+        shape = getattr(data, "image_shape", None)
+        if shape and math.prod(shape) != math.prod(self.input_shape):
+            raise ConfigError(f"the model takes {_shape(self.input_shape)} inputs but the data gives "
+                              f"{_shape(shape)} images; change the model's input settings or data.transforms.resize")
 
     def training_step(self, batch: Split, batch_idx: int) -> torch.Tensor:
         images, labels = batch
@@ -51,9 +60,11 @@ class ImageClassifier(GlossaryModule):
         loss = F.cross_entropy(logits, labels)
         # Per-step bookkeeping is kept to what the logger records: self.log and a torchmetrics
         # update each cost a good part of a small model's step. Predictions are scored once an epoch,
-        # and the loss is logged on the steps the logger writes (Lightning drops the others).
+        # and the loss is logged on the steps the logger writes (Lightning drops the others) and on
+        # an epoch's last step, so the run's final metrics have it.
         self.train_predictions.append((logits.detach().argmax(1), labels))
-        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
+        if ((self.global_step + 1) % self.trainer.log_every_n_steps == 0
+                or batch_idx + 1 == self.trainer.num_training_batches):
             self.log_loss("train", loss, batch_size=len(labels))
         return loss
 
@@ -104,6 +115,10 @@ class ImageClassifier(GlossaryModule):
             experiment.add_figure("test/confusion_matrix", confusion_figure(self.confusion, classes),
                                   self.global_step)
         self.confusion.reset()
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))
 
 
 def _displayable(images: torch.Tensor, transform: BatchTransform | None) -> torch.Tensor:

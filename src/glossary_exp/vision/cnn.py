@@ -25,7 +25,8 @@ class MnistCNN(ImageClassifier):
     """The Sequential entry's CNN on 1x28x28 digits."""
 
     def __init__(self, in_channels: int = 1, image_size: int = 28, num_classes: int = 10) -> None:
-        super().__init__(small_cnn(in_channels, image_size, num_classes), num_classes)
+        super().__init__(small_cnn(in_channels, image_size, num_classes), num_classes,
+                         (in_channels, image_size, image_size))
 
 
 @register("model", "cifar_cnn")
@@ -33,4 +34,5 @@ class CifarCNN(ImageClassifier):
     """The same CNN on 3x32x32 colour images."""
 
     def __init__(self, in_channels: int = 3, image_size: int = 32, num_classes: int = 10) -> None:
-        super().__init__(small_cnn(in_channels, image_size, num_classes), num_classes)
+        super().__init__(small_cnn(in_channels, image_size, num_classes), num_classes,
+                         (in_channels, image_size, image_size))

@@ -33,5 +33,4 @@ def confusion_figure(confusion: MulticlassConfusionMatrix, classes: list[str]) -
     """The accumulated confusion matrix (rows: true class, columns: predicted), with class names."""
     figure, _ = confusion.plot(labels=classes)
     figure.set_size_inches(max(5, 0.6 * len(classes)), max(5, 0.6 * len(classes)))
-    figure.tight_layout()
     return figure

@@ -44,9 +44,18 @@ class ImageDataModule(SplitTensorDataModule):
         splits = self.load()
         if "val" not in splits:
             splits["train"], splits["val"] = carve(splits["train"], self.val_fraction, self.split_seed, "val_fraction")
+        splits = {name: splits[name] for name in ("train", "val", "test") if name in splits}
         log.info("%s: %s, %d classes", type(self).__name__,
                  ", ".join(f"{name} {len(s[0])}" for name, s in splits.items()), len(self.classes))
         return splits
+
+    @property
+    def image_shape(self) -> tuple[int, int, int] | None:
+        """``(C, H, W)`` of the batches the model gets (after any resize); None before setup."""
+        if "train" not in self.splits:
+            return None
+        channels, height, width = self.splits["train"][0].shape[1:]
+        return (channels, *(self.transform.size or (height, width)))
 
     def on_after_batch_transfer(self, batch: Split, dataloader_idx: int) -> Split:
         images, labels = batch

@@ -43,7 +43,7 @@ class SimpleNNClassifier(ImageClassifier):
     """SimpleNN trained with CrossEntropy."""
 
     def __init__(self, in_features: int = 784, hidden: int = 500, num_classes: int = 10) -> None:
-        super().__init__(SimpleNN(in_features, hidden, num_classes), num_classes)
+        super().__init__(SimpleNN(in_features, hidden, num_classes), num_classes, (in_features,))
 
 
 @register("model", "simple_net")
@@ -51,4 +51,4 @@ class SimpleNetClassifier(ImageClassifier):
     """SimpleNet trained with CrossEntropy."""
 
     def __init__(self, in_features: int = 784, hidden1: int = 128, hidden2: int = 64, num_classes: int = 10) -> None:
-        super().__init__(SimpleNet(in_features, (hidden1, hidden2), num_classes), num_classes)
+        super().__init__(SimpleNet(in_features, (hidden1, hidden2), num_classes), num_classes, (in_features,))
