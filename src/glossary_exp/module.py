@@ -59,6 +59,11 @@ class GlossaryModule(pl.LightningModule):
         """Learned values worth reporting beside the metrics (e.g. a fitted weight)."""
         return {}
 
+    def is_logging_step(self) -> bool:
+        """Whether this training step's logged values reach the logger."""
+        trainer = self.trainer
+        return (self.global_step + 1) % trainer.log_every_n_steps == 0 or trainer.is_last_batch
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Random state too, so a resumed run draws the same dropout and shuffles as an unbroken one.
         checkpoint["rng_states"] = rng_states()
@@ -68,7 +73,13 @@ class GlossaryModule(pl.LightningModule):
             set_rng_states(checkpoint["rng_states"])
 
     def log_loss(self, stage: str, loss: torch.Tensor, batch_size: int | None = None) -> None:
-        """Log ``<stage>/loss``: per step in training, per epoch otherwise."""
+        """Log ``<stage>/loss``: per step in training, per epoch otherwise.
+
+        Training losses are logged only on the steps the logger writes (Lightning drops the
+        others) and on an epoch's last step: ``self.log`` costs a good part of a small step.
+        """
+        if stage == "train" and not self.is_logging_step():
+            return
         self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=stage != "train",
                  prog_bar=True, batch_size=batch_size, sync_dist=stage != "train")
 
