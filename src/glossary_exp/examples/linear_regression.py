@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 class LinearRegressionData(TensorDataModule):
     """x = 1, 2, 3, 4 and y = 2x, one full batch per glossary "epoch" (``passes`` of them)."""
 
-    def __init__(self, passes: int = 1000) -> None:
+    def __init__(self, passes: int = 100) -> None:
         super().__init__(batch_size=4, passes=passes)
 
     def make_splits(self) -> dict[str, Split]:
