@@ -11,6 +11,7 @@ import pytest
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 
 from conftest import read_events, read_hparams, read_metrics
+from glossary_exp.sweep.summary import summarize
 
 TINY = ("experiment=random_regression", "data.samples=200", "trainer.max_epochs=2")
 
@@ -93,3 +94,9 @@ def test_failing_jobs_are_recorded_and_the_others_run(cli) -> None:
     assert errors["-1"].startswith("ConfigError: optimizer.lr")
     assert errors["1e+30"].startswith("NonFiniteLossError")
     assert "3 jobs (1 completed, 2 failed)" in done.stdout
+
+
+def test_summary_of_a_sweep_stopped_before_any_job(tmp_path: Path) -> None:
+    text = summarize(tmp_path, note="the sweep was interrupted")
+    assert "0 jobs (none)" in text and "interrupted" in text
+    assert (tmp_path / "summary.csv").read_text().startswith("job,status,duration_s")

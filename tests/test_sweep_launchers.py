@@ -5,6 +5,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,11 +50,42 @@ def test_parallel_launcher_runs_jobs_in_processes_with_a_share_of_the_cores(cli)
 
 @needs("hydra_plugins.hydra_ray_launcher", "ray")
 def test_ray_launcher_runs_jobs_on_a_local_ray_instance(cli) -> None:
-    done = cli(*TWO_JOBS, "hydra/launcher=ray_local")
+    done = cli(*TWO_JOBS, "hydra/launcher=ray_local", timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = finished_jobs(cli.output_dir)
     assert len(jobs) == 2 and all(read_metrics(job)["status"] == "completed" for job in jobs)
     assert "Ray Launcher is launching 2 jobs" in done.stdout + done.stderr
+
+
+@pytest.fixture
+def ray_cluster(tmp_path: Path) -> Iterator[str]:
+    """A one-node Ray cluster (``ray start --head``) for the test; its address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}  # no token file needed by the test's client
+    ray = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen([str(ray), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+                             "--block"], env=env, stdout=open(tmp_path / "ray_head.log", "w"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 120
+        while "--block" not in (tmp_path / "ray_head.log").read_text() and time.time() < deadline:
+            assert head.poll() is None, (tmp_path / "ray_head.log").read_text()[-2000:]
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        head.terminate()  # ray start --block stops the processes it started
+        head.wait(timeout=60)
+
+
+@needs("hydra_plugins.hydra_ray_launcher", "ray")
+def test_ray_launcher_runs_jobs_on_an_existing_cluster(cli, ray_cluster: str) -> None:
+    done = cli(*TWO_JOBS, "hydra/launcher=ray_cluster", f"hydra.launcher.ray.init.address={ray_cluster}",
+               env={"RAY_AUTH_MODE": "disabled"}, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Connected to Ray cluster" in done.stdout + done.stderr
+    jobs = finished_jobs(cli.output_dir)
+    assert len(jobs) == 2 and all(read_metrics(job)["status"] == "completed" for job in jobs)
 
 
 @needs("hydra_plugins.hydra_submitit_launcher", "slurm")

@@ -109,3 +109,16 @@ def test_search_presets_compose_and_parse(preset: str) -> None:
     reported = sweeper.objective.removeprefix("best/")
     assert reported in model.hparam_metrics or reported == "train/loss", sweeper.objective
     assert sweeper.direction == ("maximize" if "acc" in reported else "minimize")
+
+
+def test_search_space_follows_hydra_sweep_syntax() -> None:
+    space, fixed = search_space(["optimizer.lr=tag(log, interval(1e-5, 1e-1))", "model.hidden=range(4, 17, 4)",
+                                 "optimizer=choice(sgd, adam)", "data.noise=interval(0, 1)", "seed=3",
+                                 "seed=5", "model.hidden=tag(int, interval(2, 8))"])
+    assert space["optimizer.lr"] == optuna.distributions.FloatDistribution(1e-5, 1e-1, log=True)
+    assert space["optimizer"] == optuna.distributions.CategoricalDistribution(["sgd", "adam"])
+    assert space["data.noise"] == optuna.distributions.FloatDistribution(0, 1)
+    assert space["model.hidden"] == optuna.distributions.IntDistribution(2, 8)  # the later override wins
+    assert search_space(["model.hidden=range(4, 17, 4)"])[0]["model.hidden"] == \
+        optuna.distributions.IntDistribution(4, 16, step=4)  # range stops before 17
+    assert fixed == ["seed=5"]

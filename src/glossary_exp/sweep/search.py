@@ -28,14 +28,17 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 def distribution(override: Override) -> BaseDistribution | None:
-    """Optuna's distribution for a sweep override (interval, range, choice); None for a fixed value."""
+    """Optuna's distribution for a sweep override (interval, range, choice); None for a fixed value.
+
+    ``tag(log, interval(a, b))`` samples on a log scale, ``tag(int, interval(a, b))`` integers.
+    """
     if not override.is_sweep_override():
         return None
     sweep = override.value()
-    if override.is_interval_sweep():
+    if override.is_interval_sweep():  # Hydra parses interval bounds as floats; tag(int, ...) asks for ints
         log_scale = "log" in sweep.tags
-        if isinstance(sweep.start, int) and isinstance(sweep.end, int):
-            return IntDistribution(sweep.start, sweep.end, log=log_scale)
+        if "int" in sweep.tags:
+            return IntDistribution(int(sweep.start), int(sweep.end), log=log_scale)
         return FloatDistribution(sweep.start, sweep.end, log=log_scale)
     choices = list(override.sweep_iterator(transformer=Transformer.encode))
     if override.is_range_sweep() and not sweep.shuffle:

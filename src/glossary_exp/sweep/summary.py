@@ -111,7 +111,7 @@ def markdown(rows: list[dict[str, Any]], cols: list[str]) -> str:
         return Path(row[col]).name if col == "run_dir" else row.get(col)
 
     cells = [[_cell(shown(row, c), True) for c in cols] for row in rows]
-    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(cols)]
+    widths = [max([len(c), *(len(line[i]) for line in cells)]) for i, c in enumerate(cols)]
     lines = [cols, ["-" * w for w in widths], *cells]
     return "\n".join("| " + " | ".join(v.ljust(w) for v, w in zip(line, widths)) + " |" for line in lines)
 

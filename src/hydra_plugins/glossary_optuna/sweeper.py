@@ -33,7 +33,7 @@ class GlossaryOptunaConf:
     # null: the objective without its "best/" prefix.
     prune_on: Optional[str] = None
     # The search space, in Hydra's override syntax: interval(1e-4, 1e-1), tag(log, interval(...)),
-    # choice(a, b), range(1, 8). Sweep-like overrides on the command line join it.
+    # tag(int, interval(2, 64)), choice(a, b), range(1, 8). Sweep overrides on the command line join it.
     params: Dict[str, str] = field(default_factory=dict)
     # Tried first (each a dict of param -> value), e.g. the experiment's default settings.
     enqueue: List[Dict[str, Any]] = field(default_factory=list)
