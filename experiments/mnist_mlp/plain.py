@@ -35,18 +35,23 @@ class SimpleNN(nn.Module):
         return self.fc2(self.relu(self.fc1(x)))
 
 
-def loaders(data_dir: str, mirror: str | None, num_workers: int) -> tuple[DataLoader, DataLoader]:
-    """The document's pipeline: MNIST with ToTensor + Normalize per sample, batch 64."""
+def make_model() -> nn.Module:
+    return SimpleNN()
+
+
+def mnist(data_dir: str, mirror: str | None, train: bool) -> datasets.MNIST:
+    """The document's dataset: torchvision MNIST with ToTensor + Normalize applied per sample."""
     raw = Path(data_dir) / "MNIST" / "raw"
     if mirror and not all((raw / name).exists() for name in MNIST_FILES):
-        raw.mkdir(parents=True, exist_ok=True)  # copy out of the read-only mirror; torchvision extracts here
+        raw.mkdir(parents=True, exist_ok=True)  # copied out of the read-only mirror; torchvision extracts here
         for name in MNIST_FILES:
             shutil.copy(Path(mirror) / "MNIST" / "raw" / name, raw / name)
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
-    train = datasets.MNIST(root=data_dir, train=True, download=True, transform=transform)
-    test = datasets.MNIST(root=data_dir, train=False, download=True, transform=transform)
-    return (DataLoader(train, batch_size=64, shuffle=True, num_workers=num_workers),
-            DataLoader(test, batch_size=1000, num_workers=num_workers))
+    return datasets.MNIST(root=data_dir, train=train, download=True, transform=transform)
+
+
+def train_loader(data_dir: str, mirror: str | None, num_workers: int) -> DataLoader:
+    return DataLoader(mnist(data_dir, mirror, train=True), batch_size=64, shuffle=True, num_workers=num_workers)
 
 
 def train_epoch(model: nn.Module, loader: DataLoader, optimizer: optim.Optimizer) -> float:
@@ -79,8 +84,9 @@ def main() -> None:
     parser.add_argument("--mirror", default=os.environ.get("GLOSSARY_EXP_DATASET_MIRROR"))
     parser.add_argument("--num-workers", type=int, default=2)
     args = parser.parse_args()
-    train, test = loaders(args.data_dir, args.mirror, args.num_workers)
-    model = SimpleNN()
+    train = train_loader(args.data_dir, args.mirror, args.num_workers)
+    test = DataLoader(mnist(args.data_dir, args.mirror, train=False), batch_size=1000)
+    model = make_model()
     optimizer = optim.SGD(model.parameters(), lr=0.01)  # the document's optimizer
     for epoch in range(args.epochs):
         start = time.perf_counter()
