@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from glossary_exp.sweep.share import usable_cores
 from glossary_exp.sweep.study import INTERRUPTED, open_storage, storage_url
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,9 @@ class Search:
     def __init__(self, objective: str, direction: str, n_trials: int, n_jobs: int, study_name: str,
                  storage: str | None, sampler: Any, pruner: Any, prune_on: str | None, params: Any,
                  enqueue: Any) -> None:
-        self.objective, self.direction, self.n_trials, self.n_jobs = objective, direction, n_trials, max(1, n_jobs)
+        # n_jobs <= 0 counts like joblib's: -1 is one trial per core.
+        self.n_jobs = n_jobs if n_jobs > 0 else max(1, usable_cores() + 1 + n_jobs)
+        self.objective, self.direction, self.n_trials = objective, direction, n_trials
         self.study_name, self.storage, self.sampler, self.pruner = study_name, storage, sampler, pruner
         self.params = {str(k): str(v) for k, v in (params or {}).items()}
         self.enqueue = [OmegaConf.to_container(p) if isinstance(p, DictConfig) else dict(p) for p in enqueue or []]
@@ -120,6 +123,8 @@ class Search:
 
     def _tell(self, study: optuna.Study, trial: optuna.Trial, result: JobReturn) -> None:
         """The objective of a completed job; a failed job (or missing / NaN objective) is a failed trial."""
+        if study.get_trials(deepcopy=False)[trial.number].state in FINISHED:
+            return  # pruned: its job told the study itself
         metrics = result.return_value if result.status == JobStatus.COMPLETED else None
         value = metrics.get(self.objective) if isinstance(metrics, dict) else None
         if isinstance(metrics, dict) and value is None:
@@ -127,7 +132,7 @@ class Search:
                         ", ".join(sorted(metrics)))
         if isinstance(value, (int, float)) and math.isfinite(value):
             study.tell(trial, float(value), skip_if_finished=True)
-        else:  # a pruned trial was already told by its job; skip_if_finished keeps that
+        else:
             study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
 
     def _mark_interrupted(self, study: optuna.Study, frozen: FrozenTrial) -> None:
