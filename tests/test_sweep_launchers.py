@@ -102,3 +102,16 @@ def test_submitit_local_executor_runs_jobs_and_the_slurm_config_composes(cli) ->
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = finished_jobs(cli.output_dir)
     assert len(jobs) == 2 and all(read_metrics(job)["status"] == "completed" for job in jobs)
+
+
+def test_parallel_jobs_take_one_gpu_each_when_there_are_several(tmp_path: Path) -> None:
+    # Two worker processes of a parallel sweep on a machine with GPUs 3 and 5 (CUDA never starts here).
+    code = ("import sys, time; from omegaconf import OmegaConf; from glossary_exp.sweep.share import share_machine\n"
+            "cfg = OmegaConf.create({'launcher': {'n_jobs': 2}, 'sweep': {'dir': sys.argv[1]}})\n"
+            "print(share_machine(cfg), flush=True); time.sleep(3)")
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "3,5"}
+    workers = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=env, stdout=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    shares = sorted(worker.communicate(timeout=120)[0].strip() for worker in workers)
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)
+    assert shares == [f"slot 0 of 2: {threads} torch thread(s), GPU 3", f"slot 1 of 2: {threads} torch thread(s), GPU 5"]
