@@ -34,8 +34,9 @@ def run_cli(overrides: list[str], output_dir: Path) -> CliRun:
     """Run the CLI with ``overrides`` (2 epochs or more) and read its speed and peak memory."""
     cmd = [sys.executable, "-m", "glossary_exp", *overrides, f"paths.output_dir={output_dir}",
            "callbacks.progress_bar=false", "print_config=false"]
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}  # the same threads as this process
     with tempfile.TemporaryFile("w+") as errors:
-        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors, text=True)
+        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors, text=True, env=env)
         peak_mb = 0.0
         while process.poll() is None:
             peak_mb = max(peak_mb, high_water_mb(process.pid))
@@ -95,7 +96,10 @@ def arguments(description: str) -> argparse.Namespace:
     parser.add_argument("--mirror", default=os.environ.get("GLOSSARY_EXP_DATASET_MIRROR", "../shared/datasets"))
     parser.add_argument("--data-dir", default="data", help="the framework's cache and the plain side's copies")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the document's pipeline")
-    return parser.parse_args()
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads, every side")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    return args
 
 
 def compare(plain: ModuleType, overrides: list[str], args: argparse.Namespace,

@@ -89,17 +89,23 @@ class ImageClassifier(GlossaryModule):
         images, labels = batch
         logits = self(images)
         self.log_loss(stage, F.cross_entropy(logits, labels), batch_size=len(labels))
-        accuracy.update(logits, labels)
-        self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
+        accuracy.update(logits, labels)  # logged once at the epoch's end: logging a Metric costs per call
         return logits
+
+    def _log_accuracy(self, stage: str, accuracy: MulticlassAccuracy) -> torch.Tensor:
+        value = accuracy.compute()
+        accuracy.reset()
+        self.log(f"{stage}/acc", value, prog_bar=True)
+        return value
 
     def validation_step(self, batch: Split, batch_idx: int) -> None:
         self._evaluate(batch, "val", self.val_acc)
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
+            self.val_acc.reset()  # sanity batches count towards no epoch
             return
-        self.best_val_acc.update(self.val_acc.compute())
+        self.best_val_acc.update(self._log_accuracy("val", self.val_acc))
         self.log("val/best_acc", self.best_val_acc.compute())
 
     def test_step(self, batch: Split, batch_idx: int) -> None:
@@ -112,6 +118,7 @@ class ImageClassifier(GlossaryModule):
         return self(batch[0]).argmax(1)
 
     def on_test_epoch_end(self) -> None:
+        self._log_accuracy("test", self.test_acc)
         experiment = getattr(self.logger, "experiment", None)
         if hasattr(experiment, "add_figure") and self.shown:
             from glossary_exp.vision.figures import confusion_figure, prediction_grid
