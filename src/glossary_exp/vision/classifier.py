@@ -36,7 +36,6 @@ class ImageClassifier(GlossaryModule):
             MulticlassAccuracy(num_classes, average="micro", validate_args=False) for _ in range(3))
         self.best_val_acc = MaxMetric()
         self.confusion = MulticlassConfusionMatrix(num_classes, validate_args=False)
-        self.train_predictions: list[tuple[torch.Tensor, torch.Tensor]] = []  # this epoch's (argmax, labels)
         self.shown: list[torch.Tensor] = []  # [images, predictions, labels] of the first test batch
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,23 +66,17 @@ class ImageClassifier(GlossaryModule):
         images, labels = batch
         logits = self(images)
         loss = F.cross_entropy(logits, labels)
-        # Per-step bookkeeping is kept to what the logger records: self.log and a torchmetrics
-        # update each cost a good part of a small model's step. Predictions are scored once an epoch,
-        # and the loss is logged on the steps the logger writes (Lightning drops the others) and on
-        # an epoch's last step, so the run's final metrics have it.
-        self.train_predictions.append((logits.detach().argmax(1), labels))
+        # The loss is logged on the steps the logger writes (Lightning drops the others) and on an
+        # epoch's last step, for the run's final metrics: self.log costs ~0.1 ms a call.
+        self.train_acc.update(logits.detach().argmax(1), labels)
         if ((self.global_step + 1) % self.trainer.log_every_n_steps == 0
                 or batch_idx + 1 == self.trainer.num_training_batches):
             self.log_loss("train", loss, batch_size=len(labels))
         return loss
 
     def on_train_epoch_end(self) -> None:
-        if not self.train_predictions:
-            return
-        predictions, labels = (torch.cat(t) for t in zip(*self.train_predictions))
-        self.train_predictions.clear()
-        self.log("train/acc", self.train_acc(predictions, labels))
-        self.train_acc.reset()
+        if self.train_acc.update_called:
+            self._log_accuracy("train", self.train_acc)
 
     def _evaluate(self, batch: Split, stage: str, accuracy: MulticlassAccuracy) -> torch.Tensor:
         images, labels = batch
@@ -93,9 +86,10 @@ class ImageClassifier(GlossaryModule):
         return logits
 
     def _log_accuracy(self, stage: str, accuracy: MulticlassAccuracy) -> torch.Tensor:
+        """Log ``<stage>/acc`` for the epoch and start the next one from zero."""
         value = accuracy.compute()
         accuracy.reset()
-        self.log(f"{stage}/acc", value, prog_bar=True)
+        self.log(f"{stage}/acc", value, prog_bar=stage != "train")
         return value
 
     def validation_step(self, batch: Split, batch_idx: int) -> None:
