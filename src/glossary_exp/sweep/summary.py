@@ -34,13 +34,13 @@ def _job_number(path: Path) -> int:
 
 
 def row_of(run_dir: Path) -> dict[str, Any]:
-    """One job's row from its metrics.json (a job that never wrote one is ``not started``)."""
+    """One job's row from its metrics.json (``no record`` if the job never wrote one)."""
     record = read_metrics(run_dir) or {}
     overrides = record.get("overrides")
     if overrides is None and (run_dir / ".hydra" / "overrides.yaml").is_file():
         overrides = list(OmegaConf.load(run_dir / ".hydra" / "overrides.yaml"))
     metrics = {k: float(v) for k, v in (record.get("metrics") or {}).items() if isinstance(v, (int, float))}
-    return {"job": _job_number(run_dir), "status": record.get("status", "not started"), **metrics,
+    return {"job": _job_number(run_dir), "status": record.get("status", "no record"), **metrics,
             "duration_s": record.get("duration_s"), "overrides": list(overrides or []),
             "run_dir": str(run_dir), "error": record.get("error", ""), "_monitor": record.get("monitor")}
 
