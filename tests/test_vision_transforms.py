@@ -99,10 +99,12 @@ def test_resize_changes_the_size_of_train_and_evaluation_batches() -> None:
 @pytest.mark.parametrize("cfg,message", [
     ({"blur": 1}, "data.transforms.blur is not a transform"),
     ({"hflip": 1.5}, "hflip is a probability"),
+    ({"hflip": "often"}, "hflip is a probability"),
     ({"rotate": -1}, "largest angle"),
     ({"normalize": "cifar"}, "'imagenet' or"),
     ({"normalize": {"mean": [0.5], "std": [0.0]}}, "std > 0"),
     ({"resize": [1, 2, 3]}, "resize must be"),
+    ({"resize": "big"}, "resize must be"),
 ])
 def test_bad_pipeline_settings_name_the_key(cfg: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

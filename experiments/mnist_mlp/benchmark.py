@@ -63,8 +63,9 @@ def main() -> None:
     times = compare(plain, ["experiment=mnist_mlp"], args,
                     extra={"hand loop steps/s": lambda: hand_loop_steps_per_s(images, labels)})
     overhead = statistics.median(f / h for f, h in zip(times["framework steps/s"], times["hand loop steps/s"]))
+    best = max(times["framework steps/s"]) / max(times["hand loop steps/s"])
     print(f"epoch speed-up over the document's pipeline: {statistics.median(times['epoch speed-up']):.2f}x (aim >= 4x)")
-    print(f"framework / hand-loop steps per second: {overhead:.3f} (aim >= 0.9)")
+    print(f"framework / hand-loop steps per second: {overhead:.3f} median of rounds, {best:.3f} best rounds (aim >= 0.9)")
     print(f"peak memory: {max(times['framework peak MB']):.0f} MB (aim < 1500 MB)")
 
 

@@ -41,17 +41,17 @@ class BatchTransform:
         unknown = sorted(set(cfg) - set(STEPS))
         if unknown:
             raise ConfigError(f"{key}.{unknown[0]} is not a transform; choose from: {', '.join(STEPS)}")
-        if not 0 <= float(cfg.get("hflip") or 0) <= 1:
-            raise ConfigError(f"{key}.hflip is a probability in [0, 1], got {cfg['hflip']!r}")
-        if float(cfg.get("rotate") or 0) < 0:
-            raise ConfigError(f"{key}.rotate is the largest angle in degrees (>= 0), got {cfg['rotate']!r}")
+        hflip, rotate = (cfg.get(step) or 0 for step in ("hflip", "rotate"))
+        if not isinstance(hflip, (int, float)) or not 0 <= hflip <= 1:
+            raise ConfigError(f"{key}.hflip is a probability in [0, 1], got {hflip!r}")
+        if not isinstance(rotate, (int, float)) or rotate < 0:
+            raise ConfigError(f"{key}.rotate is the largest angle in degrees (>= 0), got {rotate!r}")
         normalize = cfg.get("normalize")
         if isinstance(normalize, str) and normalize != "imagenet":
             raise ConfigError(f"{key}.normalize must be 'imagenet' or {{mean: [...], std: [...]}}, got {normalize!r}")
         if isinstance(normalize, Mapping) and (set(normalize) != {"mean", "std"} or min(normalize["std"]) <= 0):
             raise ConfigError(f"{key}.normalize needs mean and std lists with std > 0, got {dict(normalize)!r}")
-        return cls(resize=cfg.get("resize"), hflip=cfg.get("hflip") or 0.0, rotate=cfg.get("rotate") or 0.0,
-                   normalize=normalize)
+        return cls(resize=cfg.get("resize"), hflip=hflip, rotate=rotate, normalize=normalize)
 
     def __call__(self, x: torch.Tensor, train: bool) -> torch.Tensor:
         x = x.float()  # (B, C, H, W), still 0..255
@@ -96,7 +96,10 @@ def _size(resize: int | Sequence[int] | None) -> tuple[int, int] | None:
     """``224`` or ``[224, 224]`` -> ``(224, 224)``."""
     if resize is None:
         return None
-    size = (int(resize), int(resize)) if isinstance(resize, (int, float)) else tuple(int(s) for s in resize)
+    try:
+        size = (int(resize), int(resize)) if isinstance(resize, (int, float)) else tuple(int(s) for s in resize)
+    except (TypeError, ValueError):
+        size = ()
     if len(size) != 2 or min(size) < 1:
         raise ConfigError(f"data.transforms.resize must be a size >= 1 or [height, width], got {resize!r}")
     return size  # type: ignore[return-value]
