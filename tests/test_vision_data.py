@@ -228,3 +228,22 @@ def test_cifar10_prefers_the_official_archive_and_checks_it(tmp_path: Path) -> N
 def test_missing_cifar10_lists_both_copies(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"CIFAR-10 not found: expected cifar-10-python.tar.gz .*cifar10-jpg/"):
         CIFAR10Data(root=str(tmp_path / "data"), download=False).setup()
+
+
+def test_batches_are_pinned_only_when_asked() -> None:
+    from glossary_exp.data.batches import TensorBatches
+
+    x = torch.arange(10)
+    assert not any(t.is_pinned() for batch in TensorBatches(x, batch_size=4) for t in batch)
+    if not torch.cuda.is_available():
+        pytest.skip("pinning page-locked memory needs a CUDA device")
+    assert all(t.is_pinned() for batch in TensorBatches(x, batch_size=4, pin_memory=True) for t in batch)
+
+
+def test_a_cpu_run_does_not_pin() -> None:
+    import lightning.pytorch as pl
+
+    data = RandomImages()
+    assert data.pin_memory() is False  # no trainer yet
+    data.trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
+    assert data.pin_memory() is False
