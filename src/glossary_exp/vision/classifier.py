@@ -66,12 +66,8 @@ class ImageClassifier(GlossaryModule):
         images, labels = batch
         logits = self(images)
         loss = F.cross_entropy(logits, labels)
-        # The loss is logged on the steps the logger writes (Lightning drops the others) and on an
-        # epoch's last step, for the run's final metrics: self.log costs ~0.1 ms a call.
         self.train_acc.update(logits.detach().argmax(1), labels)
-        if ((self.global_step + 1) % self.trainer.log_every_n_steps == 0
-                or batch_idx + 1 == self.trainer.num_training_batches):
-            self.log_loss("train", loss, batch_size=len(labels))
+        self.log_loss("train", loss, batch_size=len(labels))
         return loss
 
     def on_train_epoch_end(self) -> None:
