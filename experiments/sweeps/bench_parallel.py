@@ -83,6 +83,7 @@ def main() -> None:
         for _ in range(args.repeats):
             for name, parallel in names.items():
                 runs[name].append(timed(sweep_command(f"{tmp}/outputs", args.steps, parallel), tmp, args.tries))
+                print(f"{name}: {runs[name][-1][0]:.1f} s (others {runs[name][-1][1]:.1f} CPU s)", flush=True)
     print(f"{os.cpu_count()} cores; {args.repeats} alternating runs each")
     median = {name: statistics.median(wall for wall, _ in values) for name, values in runs.items()}
     for name, values in runs.items():
