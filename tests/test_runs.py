@@ -83,6 +83,14 @@ def test_step_scheduler_decays_the_logged_learning_rate(cli) -> None:
     assert lrs == [0.01, 0.005, 0.0025]
 
 
+def test_cosine_scheduler_with_default_t_max_spans_the_whole_run(cli) -> None:
+    result = cli(*SHORT, "trainer.max_epochs=4", "scheduler=cosine", "trainer.log_every_n_steps=1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lrs = [round(e.value, 6) for e in read_events(run_dirs(cli.output_dir)[0]).Scalars("lr-SGD")]
+    # T_max null -> max_epochs: 0.01 * (1 + cos(pi * epoch / 4)) / 2 for epochs 0..3
+    assert sorted(set(lrs), reverse=True) == [0.01, 0.008536, 0.005, 0.001464]
+
+
 def test_csv_logger(cli) -> None:
     assert cli(*SHORT, "logger=csv").returncode == 0
     (run,) = run_dirs(cli.output_dir)

@@ -30,18 +30,23 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any]
     return OPTIMIZERS[cfg["name"]](params, **optimizer_kwargs(cfg))
 
 
-def build_scheduler(
-    optimizer: torch.optim.Optimizer, cfg: Mapping[str, Any] | None, total: int
-) -> dict[str, Any] | None:
-    """Lightning ``lr_scheduler`` dict, or None for ``scheduler=none``.
+def scheduler_kwargs(cfg: Mapping[str, Any], total: int) -> dict[str, Any]:
+    """Arguments of the scheduler class: the config minus Lightning's keys.
 
     ``total`` is the number of scheduler intervals in the run (epochs or steps); cosine
     uses it when ``T_max`` is left null.
     """
-    if not cfg or cfg.get("name", "none") == "none":
-        return None
     kwargs = {k: v for k, v in cfg.items() if k not in LIGHTNING_SCHEDULER_KEYS}
     if cfg["name"] == "cosine" and kwargs.get("T_max") is None:
         kwargs["T_max"] = max(1, total)
-    scheduler = SCHEDULERS[cfg["name"]](optimizer, **kwargs)
+    return kwargs
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: Mapping[str, Any] | None, total: int
+) -> dict[str, Any] | None:
+    """Lightning ``lr_scheduler`` dict, or None for ``scheduler=none``."""
+    if not cfg or cfg.get("name", "none") == "none":
+        return None
+    scheduler = SCHEDULERS[cfg["name"]](optimizer, **scheduler_kwargs(cfg, total))
     return {"scheduler": scheduler, "interval": cfg.get("interval", "epoch"), "frequency": cfg.get("frequency", 1)}

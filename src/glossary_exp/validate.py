@@ -100,7 +100,7 @@ def check_ranges(cfg: Mapping[str, Any]) -> None:
 def check_config(cfg: Any) -> tuple[type, type]:
     """Check every group of a composed config; returns the (model, data) plugin classes."""
     from glossary_exp import registry
-    from glossary_exp.optim import OPTIMIZERS, SCHEDULERS, optimizer_kwargs
+    from glossary_exp.optim import OPTIMIZERS, SCHEDULERS, optimizer_kwargs, scheduler_kwargs
 
     check_choice("task", cfg.task, TASKS)
     check_choice("logger", cfg.logger.name, LOGGERS)
@@ -119,8 +119,7 @@ def check_config(cfg: Any) -> tuple[type, type]:
     check_choice("scheduler.name", scheduler.get("name"), ["none", *SCHEDULERS])
     if scheduler["name"] != "none":
         check_choice("scheduler.interval", scheduler.get("interval", "epoch"), ("epoch", "step"))
-        kwargs = {k: v for k, v in scheduler.items() if k not in ("name", "interval", "frequency")}
-        check_arguments("scheduler", SCHEDULERS[scheduler["name"]], kwargs)
+        check_arguments("scheduler", SCHEDULERS[scheduler["name"]], scheduler_kwargs(scheduler, total=1))
     return model_cls, data_cls
 
 
