@@ -41,15 +41,6 @@ class ImageClassifier(GlossaryModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        # Lightning sets _current_fx_name around every hook call, about 44 times a training step;
-        # nn.Module.__setattr__'s parameter/buffer/module checks made that ~5% of a SimpleNN step.
-        # The name is never a parameter, buffer or submodule, so plain assignment is equivalent.
-        if name == "_current_fx_name":
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
-
     def setup(self, stage: str) -> None:
         """Fail with a config message, not a shape error deep in the first step, when data and model disagree."""
         data = self.trainer.datamodule
