@@ -39,6 +39,7 @@ def test_ctrl_c_then_resume_matches_an_unbroken_run(unbroken: Path, tmp_path: Pa
     (run_dir,) = run_dirs(output_dir)
     record = read_metrics(run_dir)
     assert record["status"] == "interrupted", output[-2000:]
+    assert record["error"] == "interrupted (Ctrl-C or a signal)"
     assert process.returncode != 0
 
     run_id = run_dir.name[:26]  # the stamp: what the end of a run prints, no quoting needed

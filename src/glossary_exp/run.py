@@ -50,7 +50,9 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     except BaseException as err:  # noqa: BLE001 - every ending is recorded, then handled below
         status = "interrupted" if isinstance(err, (KeyboardInterrupt, SystemExit)) else "failed"
         status = "pruned" if type(err).__name__ == "TrialPruned" else status  # an Optuna search stopped it
-        record.update(status=status, error=f"{type(err).__name__}: {err}", duration_s=time.time() - started)
+        # Lightning turns Ctrl-C into SystemExit(1); "SystemExit: 1" would say nothing to a reader.
+        error = "interrupted (Ctrl-C or a signal)" if status == "interrupted" else f"{type(err).__name__}: {err}"
+        record.update(status=status, error=error, duration_s=time.time() - started)
         write_json(run_dir / METRICS_FILE, record)
         if status == "interrupted" or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
