@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 from lightning.pytorch import callbacks as cb
+from lightning.pytorch.accelerators import CPUAccelerator
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
@@ -46,6 +48,17 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, monitor: tuple[str, str]) ->
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger) -> pl.Trainer:
+    trainer = _trainer(cfg, run_dir, callbacks, logger)
+    if isinstance(trainer.accelerator, CPUAccelerator):
+        # Importing Lightning sets this so that asking whether CUDA exists never initializes it;
+        # torch then queries NVML on every such question, which Adam asks every step: about
+        # 0.1 ms a step on this CPU machine (experiments/mnist_mlp/RESULTS.md). A CPU run
+        # asks the cheap, cached way.
+        os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
+    return trainer
+
+
+def _trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger) -> pl.Trainer:
     trainer_kwargs: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
     trainer_kwargs = {k: v for k, v in trainer_kwargs.items() if v is not None}
     return pl.Trainer(
