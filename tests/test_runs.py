@@ -91,6 +91,16 @@ def test_cosine_scheduler_with_default_t_max_spans_the_whole_run(cli) -> None:
     assert sorted(set(lrs), reverse=True) == [0.01, 0.008536, 0.005, 0.001464]
 
 
+def test_ddp_over_two_cpu_processes_trains_and_tests(cli) -> None:
+    result = cli(*SHORT, "accelerator=ddp", "accelerator.accelerator=cpu", "accelerator.devices=2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run,) = run_dirs(cli.output_dir)
+    record = read_metrics(run)
+    assert record["status"] == "completed"
+    assert {"train/loss", "val/loss", "test/loss"} <= set(record["metrics"])
+    assert (run / "checkpoints" / "best.ckpt").is_file()
+
+
 def test_csv_logger(cli) -> None:
     assert cli(*SHORT, "logger=csv").returncode == 0
     (run,) = run_dirs(cli.output_dir)
