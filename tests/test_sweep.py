@@ -86,7 +86,8 @@ def test_grid_runs_every_job_and_tensorboard_sees_each(cli) -> None:
 def test_failing_jobs_are_recorded_and_the_others_run(cli) -> None:
     # lr=-1 fails config validation; lr=1e30 turns the loss infinite at the first steps.
     done = cli("-m", *TINY, "optimizer.lr=-1,0.01,1e30")
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 1, done.stderr[-3000:]  # after every job ran
+    assert "error: 2 job(s) of the sweep failed" in done.stderr
     rows = summary_rows(sweep_dir_of(cli.output_dir))
     assert [row["status"] for row in rows] == ["completed", "failed", "failed"]  # finished jobs first
     assert swept_lr(rows[0]) == "0.01" and float(rows[0]["best/val/loss"]) > 0

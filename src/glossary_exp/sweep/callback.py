@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,22 @@ class SweepCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         atexit.unregister(self._summarize_at_exit)
         self._summarize(interrupted=False)
+        self._exit_if_jobs_failed(config)
+
+    def _exit_if_jobs_failed(self, config: DictConfig) -> None:
+        """A grid with failed jobs exits 1 (after every job ran), so scripts notice.
+
+        A search does not: failed and pruned trials are part of searching.
+        """
+        from glossary_exp.sweep.summary import statuses
+
+        if self.sweep_dir is None or "glossary_optuna" in str(config.hydra.sweeper.get("_target_", "")):
+            return
+        failed = statuses(self.sweep_dir).count("failed")
+        if failed:
+            print(f"error: {failed} job(s) of the sweep failed; their errors are in the summary above",
+                  file=sys.stderr, flush=True)
+            sys.exit(1)
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         from glossary_exp.sweep.share import share_machine

@@ -116,6 +116,11 @@ def markdown(rows: list[dict[str, Any]], cols: list[str]) -> str:
     return "\n".join("| " + " | ".join(v.ljust(w) for v, w in zip(line, widths)) + " |" for line in lines)
 
 
+def statuses(sweep_dir: Path) -> list[str]:
+    """Each job's status, by job number."""
+    return [row_of(d)["status"] for d in job_dirs(Path(sweep_dir))]
+
+
 def summarize(sweep_dir: Path, objective: str | None = None, direction: str | None = None,
               note: str | None = None) -> str:
     """Write summary.csv and summary.md into ``sweep_dir``; returns the text to print."""
