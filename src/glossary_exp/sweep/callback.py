@@ -30,20 +30,19 @@ class SweepCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         atexit.unregister(self._summarize_at_exit)
-        self._summarize(interrupted=False)
-        self._exit_if_jobs_failed(config)
+        rows = self._summarize(interrupted=False)
+        self._exit_if_jobs_failed(config, rows)
 
-    def _exit_if_jobs_failed(self, config: DictConfig) -> None:
+    @staticmethod
+    def _exit_if_jobs_failed(config: DictConfig, rows: list[dict[str, Any]]) -> None:
         """A grid with failed jobs exits 1 (after every job ran), so scripts notice.
 
         A search does not: failed and pruned trials are part of searching.
         """
-        from glossary_exp.sweep.summary import statuses
+        from glossary_exp.sweep.study import search_settings
 
-        if self.sweep_dir is None or "glossary_optuna" in str(config.hydra.sweeper.get("_target_", "")):
-            return
-        failed = statuses(self.sweep_dir).count("failed")
-        if failed:
+        failed = sum(row["status"] == "failed" for row in rows)
+        if failed and search_settings(config.hydra) is None:
             print(f"error: {failed} job(s) of the sweep failed; their errors are in the summary above",
                   file=sys.stderr, flush=True)
             sys.exit(1)
@@ -58,11 +57,16 @@ class SweepCallback(Callback):
     def _summarize_at_exit(self) -> None:
         self._summarize(interrupted=True)
 
-    def _summarize(self, interrupted: bool) -> None:
-        from glossary_exp.sweep.summary import summarize
+    def _summarize(self, interrupted: bool) -> list[dict[str, Any]]:
+        """Print and write the summary; the jobs' rows it was made from."""
+        from glossary_exp.sweep.summary import job_rows, summarize
 
-        if self.sweep_dir is not None and self.sweep_dir.is_dir():
-            print(summarize(self.sweep_dir, note="the sweep was interrupted" if interrupted else None), flush=True)
+        if self.sweep_dir is None or not self.sweep_dir.is_dir():
+            return []
+        rows = job_rows(self.sweep_dir)
+        note = "the sweep was interrupted" if interrupted else None
+        print(summarize(self.sweep_dir, note=note, rows=rows), flush=True)
+        return rows
 
     def __getstate__(self) -> dict[str, Any]:
         return {"sweep_dir": None}  # workers (joblib, Ray) run jobs; only the sweeping process summarizes

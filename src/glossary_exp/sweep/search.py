@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from glossary_exp.sweep.share import usable_cores
+from glossary_exp.sweep.share import jobs_at_once
 from glossary_exp.sweep.study import INTERRUPTED, open_storage, storage_url
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,7 @@ class Search:
     def __init__(self, objective: str, direction: str, n_trials: int, n_jobs: int, study_name: str,
                  storage: str | None, sampler: Any, pruner: Any, prune_on: str | None, params: Any,
                  enqueue: Any) -> None:
-        # n_jobs <= 0 counts like joblib's: -1 is one trial per core.
-        self.n_jobs = n_jobs if n_jobs > 0 else max(1, usable_cores() + 1 + n_jobs)
+        self.n_jobs = jobs_at_once(n_jobs)  # -1: one trial per core
         self.objective, self.direction, self.n_trials = objective, direction, n_trials
         self.study_name, self.storage, self.sampler, self.pruner = study_name, storage, sampler, pruner
         self.params = {str(k): str(v) for k, v in (params or {}).items()}

@@ -21,8 +21,12 @@ def local_jobs(launcher: Any) -> int | None:
     n_jobs = launcher.get("n_jobs") if launcher is not None else None
     if not isinstance(n_jobs, int) or n_jobs == 0:
         return None
-    cores = usable_cores()
-    return min(cores, n_jobs) if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib: -1 = all cores
+    return min(usable_cores(), jobs_at_once(n_jobs))
+
+
+def jobs_at_once(n_jobs: int) -> int:
+    """``n_jobs`` counted like joblib's: above 0 as given, -1 one per core, -2 all cores but one..."""
+    return n_jobs if n_jobs > 0 else max(1, usable_cores() + 1 + n_jobs)
 
 
 def usable_cores() -> int:

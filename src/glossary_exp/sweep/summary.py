@@ -15,6 +15,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from glossary_exp.rundir import METRICS_FILE, read_metrics
+from glossary_exp.sweep.study import search_settings
 
 SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
 FIXED = ("job", "status")
@@ -47,13 +48,10 @@ def row_of(run_dir: Path) -> dict[str, Any]:
 
 def objective_of(sweep_dir: Path, rows: list[dict[str, Any]]) -> tuple[str | None, str]:
     """(metric, minimize|maximize): the search's objective, else the jobs' checkpoint monitor (``best/<metric>``)."""
-    from hydra_plugins.glossary_optuna.sweeper import TARGET
-
     multirun = sweep_dir / "multirun.yaml"
-    if multirun.is_file():
-        sweeper = OmegaConf.load(multirun).hydra.get("sweeper") or {}
-        if sweeper.get("_target_") == TARGET:
-            return sweeper.objective, sweeper.direction
+    search = search_settings(OmegaConf.load(multirun).hydra) if multirun.is_file() else None
+    if search is not None:
+        return search.objective, search.direction
     for row in rows:
         if row["_monitor"]:
             metric, mode = row["_monitor"]
@@ -116,16 +114,19 @@ def markdown(rows: list[dict[str, Any]], cols: list[str]) -> str:
     return "\n".join("| " + " | ".join(v.ljust(w) for v, w in zip(line, widths)) + " |" for line in lines)
 
 
-def statuses(sweep_dir: Path) -> list[str]:
-    """Each job's status, by job number."""
-    return [row_of(d)["status"] for d in job_dirs(Path(sweep_dir))]
+def job_rows(sweep_dir: Path) -> list[dict[str, Any]]:
+    """A row per job of the sweep, by job number."""
+    return [row_of(d) for d in job_dirs(Path(sweep_dir))]
 
 
 def summarize(sweep_dir: Path, objective: str | None = None, direction: str | None = None,
-              note: str | None = None) -> str:
-    """Write summary.csv and summary.md into ``sweep_dir``; returns the text to print."""
+              note: str | None = None, rows: list[dict[str, Any]] | None = None) -> str:
+    """Write summary.csv and summary.md into ``sweep_dir``; returns the text to print.
+
+    ``rows``: the :func:`job_rows` of ``sweep_dir`` when the caller has read them already.
+    """
     sweep_dir = Path(sweep_dir)
-    rows = [row_of(d) for d in job_dirs(sweep_dir)]
+    rows = job_rows(sweep_dir) if rows is None else rows
     found_objective, found_direction = objective_of(sweep_dir, rows)
     objective, direction = objective or found_objective, direction or found_direction
     rows = sort_rows(rows, objective, direction)
