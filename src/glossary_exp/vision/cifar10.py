@@ -14,7 +14,7 @@ from glossary_exp.errors import DataError
 from glossary_exp.registry import register
 from glossary_exp.vision.folder import load_folder
 from glossary_exp.vision.images import ImageDataModule, cached, file_stamp, fingerprint
-from glossary_exp.vision.sources import cache_dir, corrupt, md5sum, missing, search_dirs
+from glossary_exp.vision.sources import cache_dir, corrupt, download, md5sum, search_dirs
 
 log = logging.getLogger(__name__)
 ARCHIVE, ARCHIVE_MD5 = "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"
@@ -55,27 +55,22 @@ class CIFAR10Data(ImageDataModule):
                 self.classes, splits = load_folder(directory / JPEG_COPY, None, self.num_workers, target)
                 return splits
         expected = [f"{ARCHIVE} (or {EXTRACTED}/)", f"{JPEG_COPY}/{{train,test}}/<class>/*.jpg"]
-        if not self.download:
-            raise missing("CIFAR-10", expected, dirs, "data.download=false forbids downloading")
-        try:
-            from torchvision.datasets import CIFAR10
-
-            CIFAR10(self.root, download=True)  # into root, never the mirror
-        except Exception as err:  # no network, host down, bad download
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise missing("CIFAR-10", expected, dirs, f"downloading failed ({reason})") from None
+        download("CIFAR-10", "CIFAR10", self.root, self.download, expected, dirs)
         return self._official(Path(self.root).expanduser(), target)
 
     def _official(self, directory: Path, target: Path | None) -> dict[str, Split]:
         """The official archive in ``directory``, extracted into ``root`` if only the .tar.gz is there."""
         self.source, self.classes = "official", list(CLASSES)
+        root = Path(self.root).expanduser()
+        if not (directory / EXTRACTED).is_dir() and (root / EXTRACTED).is_dir():
+            directory = root  # extracted from the mirror's archive by an earlier run
         if not (directory / EXTRACTED).is_dir():
             archive = directory / ARCHIVE
             if md5sum(archive) != ARCHIVE_MD5:
                 raise corrupt(archive, "checksum mismatch", ARCHIVE_MD5)
             from torchvision.datasets.utils import extract_archive
 
-            directory = Path(self.root).expanduser()
+            directory = root
             extract_archive(str(archive), str(directory))  # the mirror stays untouched
         log.info("CIFAR-10: using the official archive at %s", directory / EXTRACTED)
         stamps = [file_stamp(path) for path in sorted((directory / EXTRACTED).iterdir())]

@@ -15,7 +15,7 @@ import torch
 from glossary_exp.data.tensors import Split
 from glossary_exp.registry import register
 from glossary_exp.vision.images import ImageDataModule, cached, file_stamp, fingerprint
-from glossary_exp.vision.sources import cache_dir, corrupt, md5sum, missing, search_dirs
+from glossary_exp.vision.sources import cache_dir, corrupt, download, md5sum, search_dirs
 
 log = logging.getLogger(__name__)
 RAW = Path("MNIST/raw")  # torchvision's layout, also the mirror's
@@ -53,17 +53,8 @@ class MNISTData(ImageDataModule):
             if all((directory / RAW / name).is_file() for name in MD5):
                 log.info("MNIST: using the archives in %s", directory / RAW)
                 return directory / RAW
-        expected = [str(RAW / name) for name in MD5]
-        if not self.download:
-            raise missing("MNIST", expected, dirs, "data.download=false forbids downloading")
-        try:
-            from torchvision.datasets import MNIST
-
-            MNIST(self.root, download=True)  # writes root/MNIST/raw, never the mirror
-        except Exception as err:  # no network, host down, bad download
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise missing("MNIST", expected, dirs, f"downloading failed ({reason})") from None
-        return Path(self.root).expanduser() / RAW
+        download("MNIST", "MNIST", self.root, self.download, [str(RAW / name) for name in MD5], dirs)
+        return Path(self.root).expanduser() / RAW  # where torchvision writes the archives
 
 
 def read_split(raw: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -55,3 +55,17 @@ def corrupt(path: Path, detail: str, expected_md5: str | None) -> DataError:
     actual = md5sum(path)
     check = f"md5 {actual}, the official file has {expected_md5}" if expected_md5 else f"md5 {actual}"
     return DataError(f"{path} is truncated or corrupt ({detail}; {check}); replace it with an intact copy")
+
+
+def download(dataset: str, torchvision_class: str, root: str, allowed: bool, expected: list[str],
+             dirs: list[Path]) -> None:
+    """torchvision's own download of ``dataset`` into ``root`` (never the mirror), or the error saying why not."""
+    if not allowed:
+        raise missing(dataset, expected, dirs, "data.download=false forbids downloading")
+    try:
+        import torchvision.datasets
+
+        getattr(torchvision.datasets, torchvision_class)(root, download=True)
+    except Exception as err:  # no network, host down, bad download
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise missing(dataset, expected, dirs, f"downloading failed ({reason})") from None
