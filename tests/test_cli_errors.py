@@ -54,6 +54,14 @@ def test_bad_input_gets_a_short_clear_error(earlier_run: Path, overrides: list[s
     assert {k: v for k, v in after.items() if k in before} == before
 
 
+def test_resume_of_no_run_writes_nothing_where_it_points(earlier_run: Path, tmp_path: Path) -> None:
+    for target in (tmp_path / "missing", tmp_path):  # a path that does not exist; a directory that is no run
+        result = run_cli(f"resume={target}", output_dir=earlier_run)
+        assert result.returncode == 2
+        assert f"error: resume={target}: not a run directory" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_corrupt_checkpoint_is_reported_not_raised(earlier_run: Path, tmp_path: Path) -> None:
     (run,) = [r for r in run_dirs(earlier_run) if (r / "checkpoints" / "last.ckpt").exists()][:1]
     corrupt = tmp_path / "truncated.ckpt"

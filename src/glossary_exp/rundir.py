@@ -34,9 +34,14 @@ def safe_name(text: str) -> str:
 
 
 def run_dir(output_dir: str, name: str, overrides: str, resume: str | None) -> str:
-    """``<output_dir>/<name>/<stamp>[_<overrides>]``, or the run being resumed."""
-    if resume:
-        return str(find_run(output_dir, resume) or resume)
+    """``<output_dir>/<name>/<stamp>[_<overrides>]``, or the run being resumed.
+
+    A ``resume`` that names no run gets a new directory like any run (where its error is
+    recorded), never the named path: that may be any directory, or not exist at all.
+    """
+    resumed = find_run(output_dir, resume) if resume else None
+    if resumed is not None:
+        return str(resumed)
     leaf = STAMP + (f"_{safe_name(overrides)}" if overrides else "")
     return str(Path(output_dir) / safe_name(name) / leaf)
 
