@@ -38,6 +38,8 @@ def test_every_experiment_preset_composes_and_validates(experiment: str) -> None
     (["+model.hiden=3"], "model.hiden is not a setting of model; allowed: print_every"),
     (["model.name=nope"], "model.name='nope' is not a registered model; choose one of:"),
     (["data.name=nope"], "data.name='nope' is not a registered data"),
+    (["optimizer.fused=yes"], "optimizer.fused must be"),
+    (["optimizer.fused=true", "optimizer.foreach=true"], "optimizer.fused=true and optimizer.foreach=true exclude each other"),
     (["optimizer.name=rmsprop"], "optimizer.name='rmsprop' is not allowed; choose one of: sgd, adam, adamw"),
     (["scheduler=step", "scheduler.interval=hour"], "scheduler.interval='hour' is not allowed"),
     (["task=evaluate"], "task='evaluate' is not allowed; choose one of: fit, test, predict"),

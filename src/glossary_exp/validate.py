@@ -115,6 +115,8 @@ def check_config(cfg: Any) -> tuple[type, type]:
     check_arguments("data", data_cls, {k: v for k, v in cfg.data.items() if k != "name"})
     check_choice("optimizer.name", cfg.optimizer.name, OPTIMIZERS)
     check_arguments("optimizer", OPTIMIZERS[cfg.optimizer.name], optimizer_kwargs(cfg.optimizer))
+    if cfg.optimizer.get("fused") and cfg.optimizer.get("foreach"):
+        raise ConfigError("optimizer.fused=true and optimizer.foreach=true exclude each other; set one of them to null")
     scheduler = dict(cfg.scheduler)
     check_choice("scheduler.name", scheduler.get("name"), ["none", *SCHEDULERS])
     if scheduler["name"] != "none":
