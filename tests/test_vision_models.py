@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from glossary_exp import registry
 from glossary_exp.errors import ConfigError
-from glossary_exp.vision.classifier import ImageClassifier
+from glossary_exp.vision.classifier import EpochPredictions, ImageClassifier
 from glossary_exp.vision.random_images import RandomImages
 
 VISION_MODELS = [n for n in registry.names("model") if issubclass(registry.get("model", n), ImageClassifier)]
@@ -74,3 +74,34 @@ def test_an_image_shape_mismatch_is_a_config_error() -> None:
 
 def test_resize_makes_other_images_fit() -> None:
     fit_briefly(registry.get("model", "mnist_cnn")(), RandomImages(channels=1, transforms={"resize": 28}))
+
+
+def test_epoch_predictions_keep_every_step_across_growth_and_start_over_each_epoch() -> None:
+    kept = EpochPredictions()
+    batches = [(torch.randint(0, 10, (n,)), torch.randint(0, 10, (n,))) for n in (700, 700, 5)]
+    for predictions, labels in batches:
+        kept.add(predictions, labels)
+    predictions, labels = kept.take()
+    assert torch.equal(predictions, torch.cat([b[0] for b in batches]))
+    assert torch.equal(labels, torch.cat([b[1] for b in batches]))
+    kept.add(*batches[2])
+    assert torch.equal(kept.take()[1], batches[2][1])
+
+
+def test_train_accuracy_is_that_of_the_epochs_training_predictions() -> None:
+    class Recording(registry.get("model", "cifar_cnn")):  # type: ignore[misc]
+        def training_step(self, batch, batch_idx):  # type: ignore[no-untyped-def]
+            if batch_idx == 0:
+                self.seen = []
+            with torch.no_grad():
+                self.seen.append((self(batch[0]).argmax(1) == batch[1]).float())
+            return super().training_step(batch, batch_idx)
+
+    torch.manual_seed(0)
+    model = Recording()
+    trainer = pl.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False, limit_val_batches=0)
+    trainer.fit(model, datamodule=RandomImages(batch_size=16))
+    expected = torch.cat(model.seen).mean()
+    assert 0 < float(expected) < 1
+    torch.testing.assert_close(trainer.callback_metrics["train/acc"], expected)
