@@ -1,0 +1,97 @@
+"""Framework overhead measured in one process: the CLI's training and a hand loop take turns.
+
+    python experiments/mnist_mlp/interleave.py [--segment 50] [--epochs 3] [--mirror DIR] [override ...]
+
+Timing the CLI and a hand loop one after the other compares seconds of a shared machine whose
+speed drifts by 2x within a minute (see RESULTS.md). Here `python -m glossary_exp
+experiment=mnist_mlp` runs in this process as users run it (TensorBoard, checkpoints, LR monitor,
+validation), plus one callback: after every `segment` training steps it pauses the framework and
+runs `segment` steps of a hand-written loop (SimpleNN, the same fused Adam, or with
+--document-adam torch's default Adam as the document writes it; the same in-memory uint8 MNIST
+tensors, normalized per batch). Each pair of segments is timed back to back, and the
+ratio of their step rates is taken per pair. Segments spanning validation or an epoch's start are
+not counted; the first epoch warms up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from unittest import mock
+
+import lightning.pytorch as pl
+import torch
+
+from benchmark import HandLoop, read_mnist
+
+
+class TakeTurns(pl.Callback):
+    """After every ``segment`` framework steps, ``segment`` hand-loop steps; records both durations."""
+
+    def __init__(self, hand: HandLoop, segment: int) -> None:
+        self.hand, self.segment = hand, segment
+        self.pairs: list[tuple[float, float]] = []  # (framework s, hand s) for segment steps each
+        self.mark: float | None = None
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.mark = None  # the time since the last segment includes validation
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: object,
+                           batch: object, batch_idx: int) -> None:
+        if trainer.current_epoch == 0 or (batch_idx + 1) % self.segment:
+            return
+        now = time.perf_counter()
+        hand_s = self.hand.run(self.segment)
+        if self.mark is not None:
+            self.pairs.append((now - self.mark, hand_s))
+        self.mark = time.perf_counter()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segment", type=int, default=50)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--mirror", default="../shared/datasets")
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--document-adam", action="store_true",
+                        help="the hand loop uses Adam as the document writes it (torch's default update), not fused")
+    parser.add_argument("overrides", nargs="*", help="more CLI overrides, e.g. callbacks.lr_monitor=false")
+    args = parser.parse_args()
+    images, labels = read_mnist(args.mirror)
+    turns = TakeTurns(HandLoop(images, labels, fused=None if args.document_adam else True), args.segment)
+
+    from glossary_exp import cli, run
+
+    def with_turns(*a: object, **k: object) -> list[pl.Callback]:
+        return [*build_callbacks(*a, **k), turns]
+
+    build_callbacks = run.build_callbacks
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(run, "build_callbacks", with_turns):
+        overrides = ["experiment=mnist_mlp", f"trainer.max_epochs={args.epochs}", "seed=0",
+                     f"paths.data_dir={args.data_dir}", f"paths.dataset_mirror={args.mirror}",
+                     f"paths.output_dir={tmp}", "callbacks.progress_bar=false", "print_config=false", *args.overrides]
+        with mock.patch.object(sys, "argv", ["glossary_exp", *overrides]):
+            try:
+                cli.main()
+            except SystemExit as exit_:
+                if exit_.code:
+                    raise
+    ratios = [hand / framework for framework, hand in turns.pairs]
+    framework_s, hand_s = (sum(side) for side in zip(*turns.pairs))
+    steps = len(turns.pairs) * args.segment
+    print(f"python experiments/mnist_mlp/interleave.py --segment {args.segment} --epochs {args.epochs} "
+          f"{'--document-adam ' if args.document_adam else ''}"
+          f"{' '.join(args.overrides)}; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"{len(turns.pairs)} pairs of {args.segment} steps: framework {steps / framework_s:.0f} steps/s, "
+          f"hand loop {steps / hand_s:.0f} steps/s")
+    quartiles = statistics.quantiles(ratios, n=4)
+    print(f"framework / hand loop steps per second: {statistics.median(ratios):.3f} median of pairs "
+          f"(quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f}), {hand_s / framework_s:.3f} over all pairs (aim >= 0.9)")
+
+
+if __name__ == "__main__":
+    main()
