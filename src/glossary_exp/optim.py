@@ -41,10 +41,9 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any]
     return OPTIMIZERS[cfg["name"]](params, **kwargs)
 
 
-def fusable(params: list[Any]) -> bool:
-    """Whether torch's fused optimizer kernels take these parameters (tensors or param-group dicts)."""
-    tensors = [t for p in params for t in (p["params"] if isinstance(p, Mapping) else [p])]
-    return bool(tensors) and all(t.is_floating_point() and t.device.type in FUSED_DEVICES for t in tensors)
+def fusable(params: list[torch.nn.Parameter]) -> bool:
+    """Whether torch's fused optimizer kernels take these parameters."""
+    return bool(params) and all(p.is_floating_point() and p.device.type in FUSED_DEVICES for p in params)
 
 
 def scheduler_kwargs(cfg: Mapping[str, Any], total: int) -> dict[str, Any]:
