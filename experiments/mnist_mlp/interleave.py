@@ -1,6 +1,6 @@
 """Framework overhead measured in one process: the CLI's training and a hand loop take turns.
 
-    python experiments/mnist_mlp/interleave.py [--segment 50] [--epochs 3] [--mirror DIR] [override ...]
+    python experiments/mnist_mlp/interleave.py [--segment 50] [--epochs 3] [--mirror DIR] [--threads N] [override ...]
 
 Timing the CLI and a hand loop one after the other compares seconds of a shared machine whose
 speed drifts by 2x within a minute (see RESULTS.md). Here `python -m glossary_exp
@@ -26,6 +26,7 @@ import lightning.pytorch as pl
 import torch
 
 from benchmark import HandLoop, read_mnist
+from glossary_exp.vision.benchmark import data_options, parse
 
 
 class TakeTurns(pl.Callback):
@@ -54,21 +55,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segment", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--mirror", default="../shared/datasets")
-    parser.add_argument("--data-dir", default="data")
+    data_options(parser)
     parser.add_argument("--document-adam", action="store_true",
                         help="the hand loop uses Adam as the document writes it (torch's default update), not fused")
     parser.add_argument("overrides", nargs="*", help="more CLI overrides, e.g. callbacks.lr_monitor=false")
-    args = parser.parse_args()
+    args = parse(parser)
     images, labels = read_mnist(args.mirror)
     turns = TakeTurns(HandLoop(images, labels, fused=None if args.document_adam else True), args.segment)
 
     from glossary_exp import cli, run
 
+    build_callbacks = run.build_callbacks
+
     def with_turns(*a: object, **k: object) -> list[pl.Callback]:
         return [*build_callbacks(*a, **k), turns]
 
-    build_callbacks = run.build_callbacks
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(run, "build_callbacks", with_turns):
         overrides = ["experiment=mnist_mlp", f"trainer.max_epochs={args.epochs}", "seed=0",
                      f"paths.data_dir={args.data_dir}", f"paths.dataset_mirror={args.mirror}",

@@ -89,17 +89,27 @@ def plain_epoch(plain: ModuleType, args: argparse.Namespace) -> tuple[float, int
     return time.perf_counter() - start, len(loader)
 
 
-def arguments(description: str) -> argparse.Namespace:
-    """The options every benchmark takes."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--rounds", type=int, default=3)
+def data_options(parser: argparse.ArgumentParser) -> None:
+    """--mirror, --data-dir and --threads: where the data is and how many threads every side uses."""
     parser.add_argument("--mirror", default=os.environ.get("GLOSSARY_EXP_DATASET_MIRROR", "../shared/datasets"))
     parser.add_argument("--data-dir", default="data", help="the framework's cache and the plain side's copies")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the document's pipeline")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads, every side")
+
+
+def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """The command line, with torch set to its --threads."""
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     return args
+
+
+def arguments(description: str) -> argparse.Namespace:
+    """The options every side-by-side benchmark takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=3)
+    data_options(parser)
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the document's pipeline")
+    return parse(parser)
 
 
 def compare(plain: ModuleType, overrides: list[str], args: argparse.Namespace,
