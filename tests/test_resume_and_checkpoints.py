@@ -69,3 +69,14 @@ def test_test_and_predict_from_a_checkpoint(unbroken: Path, cli) -> None:
     predictions = torch.load(run_dirs(cli.output_dir)[-1] / "predictions.pt")
     assert sum(len(batch) for batch in predictions) == 6000  # the test split, one value each
     assert predictions[0].shape[1:] == (1,)
+
+
+def test_last_checkpoint_holds_the_last_epoch_when_the_best_is_earlier(cli) -> None:
+    # Monitoring the epoch number downwards keeps epoch 0 the best one for good.
+    result = cli("experiment=random_images", "trainer.max_epochs=3", "callbacks.checkpoint.monitor=epoch",
+                 "callbacks.checkpoint.mode=min")
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run_dir,) = run_dirs(cli.output_dir)
+    best, last = (torch.load(run_dir / "checkpoints" / name, weights_only=False) for name in ("best.ckpt", "last.ckpt"))
+    assert best["epoch"] == 0
+    assert last["epoch"] == 2 and last["global_step"] == 3 * best["global_step"]

@@ -12,7 +12,7 @@ from lightning.pytorch.accelerators import CPUAccelerator
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from glossary_exp.rundir import CHECKPOINT_DIR
+from glossary_exp.rundir import CHECKPOINT_DIR, LAST_CHECKPOINT
 
 
 def build_logger(cfg: DictConfig, run_dir: Path) -> Logger:
@@ -34,9 +34,14 @@ def checkpoint_monitor(cfg: DictConfig, model: pl.LightningModule, has_val: bool
 
 def build_callbacks(cfg: DictConfig, run_dir: Path, monitor: tuple[str, str]) -> list[cb.Callback]:
     metric, mode = monitor
+    checkpoints = run_dir / CHECKPOINT_DIR
     callbacks: list[cb.Callback] = [
-        cb.ModelCheckpoint(dirpath=run_dir / CHECKPOINT_DIR, filename="best", monitor=metric, mode=mode,
-                           save_top_k=1, save_last=True, enable_version_counter=False),
+        cb.ModelCheckpoint(dirpath=checkpoints, filename="best", monitor=metric, mode=mode, save_top_k=1,
+                           enable_version_counter=False),
+        # Not save_last=True: since Lightning 2.6 that writes last.ckpt only when "best" improves, so
+        # a run would resume from its best epoch rather than its last one.
+        cb.ModelCheckpoint(dirpath=checkpoints, filename=Path(LAST_CHECKPOINT).stem, save_top_k=1,
+                           enable_version_counter=False),
     ]
     if cfg.callbacks.lr_monitor and cfg.logger.name:
         callbacks.append(cb.LearningRateMonitor(logging_interval="step"))
