@@ -44,7 +44,9 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, monitor: tuple[str, str]) ->
                            enable_version_counter=False),
     ]
     if cfg.callbacks.lr_monitor and cfg.logger.name:
-        callbacks.append(cb.LearningRateMonitor(logging_interval="step"))
+        # As often as the rate can change: every epoch, or every step under a per-step scheduler.
+        interval = cfg.scheduler.get("interval", "epoch") if cfg.scheduler.name != "none" else "epoch"
+        callbacks.append(cb.LearningRateMonitor(logging_interval=interval))
     if cfg.callbacks.early_stopping_patience:
         callbacks.append(cb.EarlyStopping(monitor=metric, mode=mode, patience=cfg.callbacks.early_stopping_patience))
     if cfg.callbacks.progress_bar:
