@@ -35,6 +35,8 @@ def test_every_experiment_preset_composes_and_validates(experiment: str) -> None
     (["experiment=random_regression", "data.batch_size=0"], "data.batch_size must be >= 1, got 0"),
     (["experiment=random_regression", "data.batch_size=2.5"], "data.batch_size must be int"),
     (["trainer.max_epochs=-3"], "trainer.max_epochs must be >= 0"),
+    (["steps_per_execution=0"], "steps_per_execution must be a whole number >= 1, got 0"),
+    (["steps_per_execution=2.5"], "steps_per_execution must be a whole number >= 1, got 2.5"),
     (["+model.hiden=3"], "model.hiden is not a setting of model; allowed: print_every"),
     (["model.name=nope"], "model.name='nope' is not a registered model; choose one of:"),
     (["data.name=nope"], "data.name='nope' is not a registered data"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import lightning.pytorch as pl
@@ -13,6 +14,7 @@ import torch
 
 from glossary_exp.errors import NonFiniteLossError
 from glossary_exp.optim import build_optimizer, build_scheduler
+from glossary_exp.steps import StepPlan, take_steps
 
 
 class GlossaryModule(pl.LightningModule):
@@ -31,26 +33,46 @@ class GlossaryModule(pl.LightningModule):
         super().__init__()
         self.optimizer_cfg: dict[str, Any] = {"name": "sgd", "lr": 0.01}
         self.scheduler_cfg: dict[str, Any] | None = None
+        self.step_plan: StepPlan | None = None
+        self.logging_step = False  # under a step plan: whether this step's loss is logged
 
     def use_optimization(self, optimizer: Mapping[str, Any], scheduler: Mapping[str, Any] | None) -> None:
         """Set the optimizer and scheduler configs that :meth:`configure_optimizers` builds."""
         self.optimizer_cfg = dict(optimizer)
         self.scheduler_cfg = dict(scheduler) if scheduler else None
 
+    def use_step_plan(self, plan: StepPlan) -> None:
+        """Take up to ``plan.steps`` optimizer steps per training batch (:mod:`glossary_exp.steps`).
+
+        ``training_step`` stays the loss of one step: the plan calls it once per step.
+        """
+        self.automatic_optimization = False
+        self.step_plan = plan
+        one_step = type(self).training_step.__get__(self)  # the model's own, even if called twice
+        self.training_step = partial(take_steps, self, plan, one_step)
+
     def configure_optimizers(self) -> Any:
         optimizer = build_optimizer(self.parameters(), self.optimizer_cfg)
         interval = (self.scheduler_cfg or {}).get("interval", "epoch")
-        total = self.trainer.max_epochs if interval == "epoch" else self.trainer.estimated_stepping_batches
+        total = self.trainer.max_epochs if interval == "epoch" else self._planned_steps()
         scheduler = build_scheduler(optimizer, self.scheduler_cfg, int(total or 1))
         if scheduler is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
+    def _planned_steps(self) -> float:
+        trainer = self.trainer
+        if self.step_plan is None:
+            return trainer.estimated_stepping_batches
+        # Batches times steps per batch: a few steps too many when an epoch's last batch is short.
+        steps = trainer.estimated_stepping_batches * self.step_plan.steps
+        return min(steps, trainer.max_steps) if trainer.max_steps >= 0 else steps
+
     def __setattr__(self, name: str, value: object) -> None:
         # Lightning sets _current_fx_name around every hook call, about 44 times a training step;
         # nn.Module.__setattr__'s parameter/buffer/module checks made that ~5% of a SimpleNN step.
-        # The name is never a parameter, buffer or submodule, so plain assignment is equivalent.
-        if name == "_current_fx_name":
+        # These names are never a parameter, buffer or submodule, so plain assignment is equivalent.
+        if name in ("_current_fx_name", "logging_step"):
             object.__setattr__(self, name, value)
         else:
             super().__setattr__(name, value)
@@ -74,6 +96,8 @@ class GlossaryModule(pl.LightningModule):
 
     def is_logging_step(self) -> bool:
         """Whether this training step's logged values reach the logger."""
+        if self.step_plan is not None:
+            return self.logging_step
         trainer = self.trainer
         return (self.global_step + 1) % trainer.log_every_n_steps == 0 or trainer.is_last_batch
 

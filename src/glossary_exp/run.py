@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from glossary_exp.errors import UsageError
 from glossary_exp.report import hparams_of, log_hparams, print_config_tree, print_final
 from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, load_resumed_config, write_json
+from glossary_exp.steps import plan_steps
 from glossary_exp.sweep.hparams import same_keys
 from glossary_exp.sweep.pruning import search_callbacks
 from glossary_exp.trainer import build_callbacks, build_logger, build_trainer, checkpoint_monitor
@@ -82,17 +83,22 @@ def execute(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> dict[str,
     if cfg.print_config:
         print_config_tree(cfg)
 
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = data_cls(**_kwargs(cfg.data))
-    model = model_cls(**_kwargs(cfg.model))
-    model.use_optimization(_kwargs(cfg.optimizer, keep_name=True), _kwargs(cfg.scheduler, keep_name=True))
-
-    has_val = is_overridden("val_dataloader", datamodule)
-    monitor = checkpoint_monitor(cfg, model, has_val)
+    has_val = is_overridden("val_dataloader", data_cls, pl.LightningDataModule)
+    monitor = checkpoint_monitor(cfg, model_cls, has_val)
     record["monitor"] = list(monitor)  # a sweep's summary sorts by best/<metric> in this direction
     logger = build_logger(cfg, run_dir)
     callbacks = build_callbacks(cfg, run_dir, monitor) + search_callbacks()
     trainer = build_trainer(cfg, run_dir, callbacks, logger)
+
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    model = model_cls(**_kwargs(cfg.model))
+    model.use_optimization(_kwargs(cfg.optimizer, keep_name=True), _kwargs(cfg.scheduler, keep_name=True))
+    data_kwargs = _kwargs(cfg.data)
+    plan = plan_steps(cfg, trainer, model)
+    if plan is not None:
+        model.use_step_plan(plan)
+        data_kwargs["batch_size"] *= plan.steps  # each training batch holds the samples of plan.steps steps
+    datamodule = data_cls(**data_kwargs)
     if cfg.task == "fit" and not cfg.resume:
         log_hparams(logger, same_keys(hparams_of(cfg)), model.hparam_metrics)
 

@@ -23,7 +23,7 @@ def build_logger(cfg: DictConfig, run_dir: Path) -> Logger:
     return TensorBoardLogger(save_dir=run_dir, name="", version="", default_hp_metric=False)
 
 
-def checkpoint_monitor(cfg: DictConfig, model: pl.LightningModule, has_val: bool) -> tuple[str, str]:
+def checkpoint_monitor(cfg: DictConfig, model: type[pl.LightningModule], has_val: bool) -> tuple[str, str]:
     """(metric, mode) that picks the best checkpoint."""
     if cfg.callbacks.checkpoint.monitor:
         return cfg.callbacks.checkpoint.monitor, cfg.callbacks.checkpoint.mode

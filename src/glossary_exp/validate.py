@@ -108,6 +108,9 @@ def check_config(cfg: Any) -> tuple[type, type]:
         raise ConfigError(f"task={cfg.task} needs ckpt_path=<file.ckpt>")
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
         raise ConfigError(f"seed must be a whole number >= 0 or null, got {cfg.seed!r}")
+    steps = cfg.steps_per_execution
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ConfigError(f"steps_per_execution must be a whole number >= 1, got {steps!r}")
     check_ranges(cfg)
     model_cls = registry.get("model", cfg.model.name)
     data_cls = registry.get("data", cfg.data.name)

@@ -1,0 +1,117 @@
+"""Several optimizer steps per Lightning training batch, as Keras's ``steps_per_execution``.
+
+Lightning's work around each training step (hooks, closure, logging, progress) costs about
+0.5 ms on a 2-core CPU, a third of a SimpleNN step at batch 64. With ``steps_per_execution=K``
+the training loader yields K batches' worth of samples at once and the model takes one
+optimizer step per ``data.batch_size`` of them, so that work is paid once per K steps
+(experiments/mnist_mlp/RESULTS.md).
+
+The same as with one step per batch: every step's samples and their order, the optimizer and
+scheduler updates, gradient clipping, ``trainer.global_step`` and ``max_steps`` (optimizer
+steps), TensorBoard's x-axis (optimizer steps) and the training loss logged every
+``trainer.log_every_n_steps`` steps (at the end of the batch that reaches it). Counted in batches
+of K steps: the progress bar and the callbacks' per-batch hooks; the learning rate monitor logs
+every batch. Settings that count batches, runs on several devices and models that step their
+own optimizer take one step per batch, and the log says why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+
+from glossary_exp.errors import ConfigError
+
+log = logging.getLogger("glossary_exp")
+
+# Trainer settings, with their defaults, that count Lightning batches rather than optimizer steps.
+BATCH_COUNTED = {"fast_dev_run": False, "overfit_batches": 0.0, "limit_train_batches": 1.0,
+                 "val_check_interval": 1.0, "accumulate_grad_batches": 1}
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    steps: int  # optimizer steps per training batch, at most
+    batch_size: int  # samples per optimizer step
+    log_every_n_steps: int
+    gradient_clip_val: float | None
+    gradient_clip_algorithm: str | None
+
+
+def plan_steps(cfg: Any, trainer: pl.Trainer, model: pl.LightningModule) -> StepPlan | None:
+    """The run's plan, or None for one step per batch; takes over the trainer's logging cadence and clipping."""
+    steps = cfg.steps_per_execution
+    if steps == 1 or cfg.task != "fit":
+        return None
+    reason = _one_step_reason(trainer, model)
+    if reason:
+        log.info("steps_per_execution=%d not used: %s; one optimizer step per batch", steps, reason)
+        return None
+    if not isinstance(cfg.data.get("batch_size"), int):
+        raise ConfigError(f"steps_per_execution={steps} needs data.batch_size (the samples of one step); "
+                          f"data={cfg.data.name} has none, so set steps_per_execution=1")
+    plan = StepPlan(steps, cfg.data.batch_size, trainer.log_every_n_steps, trainer.gradient_clip_val,
+                    trainer.gradient_clip_algorithm)
+    trainer.log_every_n_steps = 1  # Lightning writes what the model logged after every batch ...
+    trainer.gradient_clip_val = None  # ... and refuses to clip in manual optimization: take_steps clips
+    return plan
+
+
+def _one_step_reason(trainer: pl.Trainer, model: pl.LightningModule) -> str | None:
+    if trainer.world_size > 1:
+        return f"it runs on {trainer.world_size} devices, where each step's gradients are synchronized"
+    if not model.automatic_optimization:
+        return f"model {type(model).__name__} steps its own optimizer"
+    for key, default in BATCH_COUNTED.items():
+        if getattr(trainer, key) != default:
+            return f"trainer.{key} counts batches"
+    return None
+
+
+def take_steps(module: pl.LightningModule, plan: StepPlan, one_step: Callable[[Any, int], torch.Tensor],
+               batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
+    """Split ``batch`` into steps of ``plan.batch_size``; for each, ``one_step`` gives the loss and the optimizer steps.
+
+    ``module.logging_step`` is true during the step whose loss is to be logged and after it, until the next batch.
+    """
+    trainer = module.trainer
+    parts = split(batch, plan.batch_size)
+    start = trainer.global_step
+    if trainer.max_steps >= 0:
+        parts = parts[: trainer.max_steps - start]
+    every = plan.log_every_n_steps
+    logs = every > 0 and ((start + len(parts)) // every > start // every or trainer.is_last_batch)
+    optimizer = module.optimizers()
+    schedulers = {interval: [c.scheduler for c in trainer.lr_scheduler_configs if c.interval == interval]
+                  for interval in ("step", "epoch")}
+    loss = torch.zeros(())
+    for index, part in enumerate(parts):
+        module.logging_step = logs and index == len(parts) - 1
+        loss = one_step(part, batch_idx)
+        optimizer.zero_grad()
+        module.manual_backward(loss)
+        if plan.gradient_clip_val:
+            module.clip_gradients(optimizer, plan.gradient_clip_val, plan.gradient_clip_algorithm)
+        optimizer.step()
+        for scheduler in schedulers["step"]:
+            scheduler.step()
+    if trainer.is_last_batch:
+        for scheduler in schedulers["epoch"]:
+            scheduler.step()
+    # Lightning advances the loggers' step once per batch; the rest of the steps taken here too,
+    # so the x-axis of every logged value counts optimizer steps as it does with one step per batch.
+    trainer.fit_loop.epoch_loop._batches_that_stepped += max(len(parts) - 1, 0)
+    return loss.detach()
+
+
+def split(batch: Sequence[torch.Tensor], size: int) -> list[tuple[torch.Tensor, ...]]:
+    """``(x, y, ...)`` of ``n`` samples -> ``ceil(n / size)`` such tuples, views of ``size`` samples each."""
+    if not isinstance(batch, (tuple, list)) or not all(isinstance(t, torch.Tensor) for t in batch):
+        raise ConfigError(f"steps_per_execution > 1 splits batches given as (tensor, tensor, ...), got a "
+                          f"{type(batch).__name__}; set steps_per_execution=1")
+    return list(zip(*(t.split(size) for t in batch)))
