@@ -5,8 +5,8 @@
 Timing the CLI and a hand loop one after the other compares seconds of a shared machine whose
 speed drifts by 2x within a minute (see RESULTS.md). Here `python -m glossary_exp
 experiment=mnist_mlp` runs in this process as users run it (TensorBoard, checkpoints, LR monitor,
-validation), plus one callback: after every `segment` training steps it pauses the framework and
-runs `segment` steps of a hand-written loop (SimpleNN, the same fused Adam, or with
+validation), plus one callback: after every `segment` or more training steps (whole batches of
+steps_per_execution steps) it pauses the framework and runs as many steps of a hand-written loop (SimpleNN, the same fused Adam, or with
 --document-adam torch's default Adam as the document writes it; the same in-memory uint8 MNIST
 tensors, normalized per batch). Each pair of segments is timed back to back, and the
 ratio of their step rates is taken per pair. Segments spanning validation or an epoch's start are
@@ -30,25 +30,33 @@ from glossary_exp.vision.benchmark import data_options, parse
 
 
 class TakeTurns(pl.Callback):
-    """After every ``segment`` framework steps, ``segment`` hand-loop steps; records both durations."""
+    """After every ``segment`` or more framework steps, as many hand-loop steps; records both durations.
+
+    Steps are optimizer steps (``trainer.global_step``): a training batch holds several of them
+    under ``steps_per_execution``.
+    """
 
     def __init__(self, hand: HandLoop, segment: int) -> None:
         self.hand, self.segment = hand, segment
-        self.pairs: list[tuple[float, float]] = []  # (framework s, hand s) for segment steps each
-        self.mark: float | None = None
+        self.pairs: list[tuple[int, float, float]] = []  # (steps, framework s, hand s)
+        self.mark: tuple[int, float] | None = None  # (global step, time) where the framework's segment began
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.mark = None  # the time since the last segment includes validation
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: object,
                            batch: object, batch_idx: int) -> None:
-        if trainer.current_epoch == 0 or (batch_idx + 1) % self.segment:
+        if trainer.current_epoch == 0:
             return
-        now = time.perf_counter()
-        hand_s = self.hand.run(self.segment)
-        if self.mark is not None:
-            self.pairs.append((now - self.mark, hand_s))
-        self.mark = time.perf_counter()
+        now, step = time.perf_counter(), trainer.global_step
+        if self.mark is None:
+            self.mark = step, now
+            return
+        steps = step - self.mark[0]
+        if steps < self.segment:
+            return
+        self.pairs.append((steps, now - self.mark[1], self.hand.run(steps)))
+        self.mark = step, time.perf_counter()
 
 
 def main() -> None:
@@ -80,14 +88,13 @@ def main() -> None:
             except SystemExit as exit_:
                 if exit_.code:
                     raise
-    ratios = [hand / framework for framework, hand in turns.pairs]
-    framework_s, hand_s = (sum(side) for side in zip(*turns.pairs))
-    steps = len(turns.pairs) * args.segment
+    ratios = [hand / framework for _, framework, hand in turns.pairs]
+    steps, framework_s, hand_s = (sum(side) for side in zip(*turns.pairs))
     print(f"python experiments/mnist_mlp/interleave.py --segment {args.segment} --epochs {args.epochs} "
           f"{'--document-adam ' if args.document_adam else ''}"
           f"{' '.join(args.overrides)}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"{len(turns.pairs)} pairs of {args.segment} steps: framework {steps / framework_s:.0f} steps/s, "
+    print(f"{len(turns.pairs)} pairs of {steps / len(turns.pairs):.0f} steps: framework {steps / framework_s:.0f} steps/s, "
           f"hand loop {steps / hand_s:.0f} steps/s")
     quartiles = statistics.quantiles(ratios, n=4)
     print(f"framework / hand loop steps per second: {statistics.median(ratios):.3f} median of pairs "
