@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,19 @@ from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp.rundir import CHECKPOINT_DIR, LAST_CHECKPOINT
+
+
+class ModelCheckpoint(cb.ModelCheckpoint):
+    """Lightning's, with its ``state_key`` formatted once instead of at every hook call.
+
+    Lightning formats every callback's key for each hook it dispatches, about six times a training
+    step; a checkpoint's is built from settings fixed at construction (monitor, mode, intervals).
+    The class keeps Lightning's name, so the key written into checkpoints is unchanged.
+    """
+
+    @cached_property
+    def state_key(self) -> str:
+        return super().state_key
 
 
 def build_logger(cfg: DictConfig, run_dir: Path) -> Logger:
@@ -36,12 +50,12 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, monitor: tuple[str, str]) ->
     metric, mode = monitor
     checkpoints = run_dir / CHECKPOINT_DIR
     callbacks: list[cb.Callback] = [
-        cb.ModelCheckpoint(dirpath=checkpoints, filename="best", monitor=metric, mode=mode, save_top_k=1,
-                           enable_version_counter=False),
+        ModelCheckpoint(dirpath=checkpoints, filename="best", monitor=metric, mode=mode, save_top_k=1,
+                        enable_version_counter=False),
         # Not save_last=True: since Lightning 2.6 that writes last.ckpt only when "best" improves, so
         # a run would resume from its best epoch rather than its last one.
-        cb.ModelCheckpoint(dirpath=checkpoints, filename=Path(LAST_CHECKPOINT).stem, save_top_k=1,
-                           enable_version_counter=False),
+        ModelCheckpoint(dirpath=checkpoints, filename=Path(LAST_CHECKPOINT).stem, save_top_k=1,
+                        enable_version_counter=False),
     ]
     if cfg.callbacks.lr_monitor and cfg.logger.name:
         # As often as the rate can change: every epoch, or every step under a per-step scheduler.
