@@ -4,6 +4,7 @@ and nothing an earlier run wrote is touched."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,18 @@ def test_resume_of_no_run_writes_nothing_where_it_points(earlier_run: Path, tmp_
         assert result.returncode == 2
         assert f"error: resume={target}: not a run directory" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_of_a_run_without_checkpoint_keeps_its_record(earlier_run: Path, tmp_path: Path) -> None:
+    (source,) = [r for r in run_dirs(earlier_run) if (r / "checkpoints" / "last.ckpt").exists()][:1]
+    run = tmp_path / "outputs" / source.name  # a copy stopped before its first checkpoint
+    shutil.copytree(source, run)
+    (run / "checkpoints" / "last.ckpt").unlink()
+    record = (run / "metrics.json").read_bytes()
+    result = run_cli(f"resume={run}", output_dir=tmp_path / "outputs")
+    assert result.returncode == 2
+    assert f"error: resume={run}: the run saved no checkpoint yet" in result.stderr
+    assert (run / "metrics.json").read_bytes() == record
 
 
 def test_corrupt_checkpoint_is_reported_not_raised(earlier_run: Path, tmp_path: Path) -> None:

@@ -45,16 +45,21 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     started = time.time()
     record: dict[str, Any] = {"status": "running", "overrides": list(hydra_cfg.overrides.task)}
-    write_json(run_dir / METRICS_FILE, record)  # a killed run still shows up, as "running"
+    recording = False
     try:
-        metrics = execute(cfg, run_dir, record)
+        # A resume runs in the resumed run's directory: one that cannot go on leaves its record as it was.
+        cfg, resume_ckpt = load_resumed_config(cfg.resume, cfg.paths.output_dir) if cfg.resume else (cfg, None)
+        write_json(run_dir / METRICS_FILE, record)  # a killed run still shows up, as "running"
+        recording = True
+        metrics = execute(cfg, run_dir, record, resume_ckpt)
     except BaseException as err:  # noqa: BLE001 - every ending is recorded, then handled below
         status = "interrupted" if isinstance(err, (KeyboardInterrupt, SystemExit)) else "failed"
         status = "pruned" if type(err).__name__ == "TrialPruned" else status  # an Optuna search stopped it
         # Lightning turns Ctrl-C into SystemExit(1); "SystemExit: 1" would say nothing to a reader.
         error = "interrupted (Ctrl-C or a signal)" if status == "interrupted" else f"{type(err).__name__}: {err}"
         record.update(status=status, error=error, duration_s=time.time() - started)
-        write_json(run_dir / METRICS_FILE, record)
+        if recording:
+            write_json(run_dir / METRICS_FILE, record)
         if status == "interrupted" or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         if in_sweep:
@@ -70,11 +75,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     return metrics
 
 
-def execute(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
-    """Build everything from ``cfg`` and run its task; returns the final metrics."""
-    resume_ckpt = None
-    if cfg.resume:
-        cfg, resume_ckpt = load_resumed_config(cfg.resume, cfg.paths.output_dir)
+def execute(cfg: DictConfig, run_dir: Path, record: dict[str, Any], resume_ckpt: str | None) -> dict[str, Any]:
+    """Build everything from ``cfg`` and run its task (fit continues ``resume_ckpt``); returns the final metrics."""
     if cfg.seed is None:
         cfg.seed = random.SystemRandom().randrange(2**31)  # recorded below, so the run can be repeated
     record["seed"] = cfg.seed
