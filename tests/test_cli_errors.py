@@ -36,6 +36,7 @@ BAD_INPUTS = [
     (["trainer.max_epochs=-2"], "error: trainer.max_epochs must be >= 0, got -2", None),
     (["task=test", "ckpt_path=/no/such/file.ckpt"], "error: ckpt_path=/no/such/file.ckpt: no such file", None),
     (["resume=/no/such/run"], "error: resume=/no/such/run: not a run directory or the id of one run", None),
+    (["-m", "optimizer.lr=0.1,0.01", "--cfg", "job"], "error: --multirun and --cfg exclude each other", "--info"),
     (["experiment=quadratic_gd", "optimizer.lr=2"], "error: training loss became inf", "smaller optimizer.lr"),
 ]
 

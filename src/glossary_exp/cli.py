@@ -22,8 +22,22 @@ def hydra_main(cfg: DictConfig) -> Any:
     return run(cfg)
 
 
+# Hydra's modes, of which a command takes one; Hydra itself answers two with a traceback.
+MODES = (("--run", "-r"), ("--multirun", "-m"), ("--cfg", "-c"), ("--info", "-i"), ("--shell-completion", "-sc"))
+
+
+def _modes(args: list[str]) -> list[str]:
+    """The mode flags among ``args`` (``--cfg job``, ``--cfg=job`` and ``-c job`` alike)."""
+    return [flag for flag, short in MODES
+            if any(a in (flag, short) or a.startswith((f"{flag}=", f"{short}=")) for a in args)]
+
+
 def main() -> None:
     """Console entry point (``glossary-exp`` and ``python -m glossary_exp``)."""
+    if len(modes := _modes(sys.argv[1:])) > 1:
+        print(f"error: {' and '.join(modes)} exclude each other; give one of: "
+              f"{', '.join(flag for flag, _ in MODES)}", file=sys.stderr)
+        sys.exit(2)
     if len(sys.argv) > 1 and sys.argv[1] == "list":
         from glossary_exp.listing import list_main
 
