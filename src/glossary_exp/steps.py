@@ -10,8 +10,8 @@ The same as with one step per batch: every step's samples and their order, the o
 scheduler updates, gradient clipping, ``trainer.global_step`` and ``max_steps`` (optimizer
 steps), TensorBoard's x-axis (optimizer steps) and the training loss logged every
 ``trainer.log_every_n_steps`` steps (at the end of the batch that reaches it). Counted in batches
-of K steps: the progress bar and the callbacks' per-batch hooks; the learning rate monitor logs
-every batch. Settings that count batches, runs on several devices and models that step their
+of K steps: the progress bar and the callbacks' per-batch hooks; under a per-step scheduler the
+learning rate monitor logs once a batch. Settings that count batches, runs on several devices and models that step their
 own optimizer take one step per batch, and the log says why.
 """
 
