@@ -61,3 +61,11 @@ def test_settings_that_count_batches_take_one_step_per_batch(tmp_path: Path) -> 
     assert ("steps_per_execution=4 not used: trainer.limit_train_batches counts batches"
             in (run / "run.log").read_text())
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
+
+
+@pytest.mark.parametrize("steps", [1, 4])
+def test_log_every_n_steps_zero_turns_step_logging_off(tmp_path: Path, steps: int) -> None:
+    run = fit(tmp_path, f"steps_per_execution={steps}", "trainer.log_every_n_steps=0", "scheduler.interval=step")
+    tags = read_events(run).Tags()["scalars"]
+    assert "train/loss" not in tags and "lr-Adam" not in tags  # logged every step, or every batch: neither
+    assert "val/loss" in tags  # once an epoch, as Lightning does

@@ -98,8 +98,8 @@ class GlossaryModule(pl.LightningModule):
         """Whether this training step's logged values reach the logger."""
         if self.step_plan is not None:
             return self.logging_step
-        trainer = self.trainer
-        return (self.global_step + 1) % trainer.log_every_n_steps == 0 or trainer.is_last_batch
+        trainer, every = self.trainer, self.trainer.log_every_n_steps
+        return every > 0 and ((self.global_step + 1) % every == 0 or trainer.is_last_batch)  # 0: never, as Lightning
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Random state too, so a resumed run draws the same dropout and shuffles as an unbroken one.

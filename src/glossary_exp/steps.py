@@ -11,8 +11,8 @@ scheduler updates, gradient clipping, ``trainer.global_step`` and ``max_steps`` 
 steps), TensorBoard's x-axis (optimizer steps) and the training loss logged every
 ``trainer.log_every_n_steps`` steps (at the end of the batch that reaches it). Counted in batches
 of K steps: the progress bar and the callbacks' per-batch hooks; under a per-step scheduler the
-learning rate monitor logs once a batch. Settings that count batches, runs on several devices and models that step their
-own optimizer take one step per batch, and the log says why.
+learning rate monitor logs once a batch. Settings that count batches, runs on several devices and
+models that step their own optimizer take one step per batch, and the log says why.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def plan_steps(cfg: Any, trainer: pl.Trainer, model: pl.LightningModule) -> Step
                           f"data={cfg.data.name} has none, so set steps_per_execution=1")
     plan = StepPlan(steps, cfg.data.batch_size, trainer.log_every_n_steps, trainer.gradient_clip_val,
                     trainer.gradient_clip_algorithm)
-    trainer.log_every_n_steps = 1  # Lightning writes what the model logged after every batch ...
+    # Lightning writes what the model logged after every batch (0 still turns logging off) ...
+    trainer.log_every_n_steps = min(plan.log_every_n_steps, 1)
     trainer.gradient_clip_val = None  # ... and refuses to clip in manual optimization: take_steps clips
     return plan
 
