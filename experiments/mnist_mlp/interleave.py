@@ -6,10 +6,10 @@ Timing the CLI and a hand loop one after the other compares seconds of a shared 
 speed drifts by 2x within a minute (see RESULTS.md). Here `python -m glossary_exp
 experiment=mnist_mlp` runs in this process as users run it (TensorBoard, checkpoints, LR monitor,
 validation), plus one callback: after every `segment` or more training steps (whole batches of
-steps_per_execution steps) it pauses the framework and runs as many steps of a hand-written loop (SimpleNN, the same fused Adam, or with
---document-adam torch's default Adam as the document writes it; the same in-memory uint8 MNIST
-tensors, normalized per batch). Each pair of segments is timed back to back, and the
-ratio of their step rates is taken per pair. Segments spanning validation or an epoch's start are
+steps_per_execution steps) it pauses the framework and runs as many steps of a hand-written loop
+(SimpleNN, the same fused Adam, or with --document-adam torch's default Adam as the document
+writes it; the same in-memory uint8 MNIST tensors, normalized per batch). Each pair of segments
+is timed back to back, and the ratio of their step rates is taken per pair. Segments spanning validation or an epoch's start are
 not counted; the first epoch warms up.
 """
 
