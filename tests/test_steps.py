@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lightning.pytorch as pl
 import pytest
 import torch
 
 from conftest import read_events, read_metrics, run_cli, run_dirs
+from glossary_exp.module import GlossaryModule
+from glossary_exp.steps import StepPlan, only_default_hooks
 
 # 81 training images in batches of 16: an epoch of 6 steps, the last one of a single image.
 # Per-epoch learning-rate decay and gradient clipping: the plan steps and clips as Lightning does.
@@ -69,3 +72,60 @@ def test_log_every_n_steps_zero_turns_step_logging_off(tmp_path: Path, steps: in
     tags = read_events(run).Tags()["scalars"]
     assert "train/loss" not in tags and "lr-Adam" not in tags  # logged every step, or every batch: neither
     assert "val/loss" in tags  # once an epoch, as Lightning does
+
+
+class TinyModel(GlossaryModule):
+    """Linear regression whose ``on_before_optimizer_step`` sees each step's gradients, when asked to."""
+
+    def __init__(self, watch_steps: bool) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(3, 1)
+        self.gradients: list[torch.Tensor] = []
+        if watch_steps:
+            self.on_before_optimizer_step = lambda optimizer: self.gradients.append(self.layer.weight.grad.clone())
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.layer(x), y)
+
+
+class CountBackward(pl.Callback):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def on_after_backward(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.calls += 1
+
+
+def fit_tiny(watch_steps: bool, *callbacks: pl.Callback) -> TinyModel:
+    """10 samples, 4 per step, 2 steps per batch: batches of 2 steps and 1 step (of 2 samples), 2 epochs."""
+    torch.manual_seed(0)
+    model, data = TinyModel(watch_steps), torch.utils.data.TensorDataset(torch.randn(10, 3), torch.randn(10, 1))
+    trainer = pl.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, callbacks=list(callbacks))
+    model.use_optimization({"name": "sgd", "lr": 0.1}, None)
+    model.use_step_plan(StepPlan(steps=2, batch_size=4, log_every_n_steps=1, gradient_clip_val=None,
+                                 gradient_clip_algorithm=None))
+    trainer.fit(model, torch.utils.data.DataLoader(data, batch_size=8))
+    assert trainer.global_step == 6
+    return model
+
+
+def test_hooks_of_the_model_and_callbacks_run_at_every_step() -> None:
+    """Lightning's per-step hooks are skipped only when nothing overrides them; overridden, each runs per step."""
+    counter = CountBackward()
+    watched = fit_tiny(True, counter)
+    assert counter.calls == 6 and len(watched.gradients) == 6
+    assert all(gradient.abs().sum() > 0 for gradient in watched.gradients)  # after backward, before zero_grad
+    # With or without the hooks, the same steps.
+    assert torch.equal(fit_tiny(False).layer.weight, watched.layer.weight)
+
+
+@pytest.mark.parametrize("setting", [{}, {"profiler": "simple"}, {"precision": "bf16-mixed"}, {"callback": True}],
+                         ids=["defaults", "profiler", "bf16", "callback"])
+def test_lightning_step_hooks_are_skipped_only_when_they_do_nothing(setting: dict) -> None:
+    callbacks = [CountBackward()] if setting.pop("callback", False) else []
+    trainer = pl.Trainer(logger=False, callbacks=callbacks, **setting)
+    trainer.strategy.connect(model := TinyModel(watch_steps=False))
+    assert only_default_hooks(trainer, model) == (not setting and not callbacks)
+    assert not only_default_hooks(trainer, TinyModel(watch_steps=True))
