@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import run_cli, run_dirs
 
@@ -38,6 +39,7 @@ BAD_INPUTS = [
     (["resume=/no/such/run"], "error: resume=/no/such/run: not a run directory or the id of one run", None),
     (["-m", "optimizer.lr=0.1,0.01", "--cfg", "job"], "error: --multirun and --cfg exclude each other", "--info"),
     (["experiment=quadratic_gd", "optimizer.lr=2"], "error: training loss became inf", "smaller optimizer.lr"),
+    (["trainer.precision=33"], "error: Lightning refused accelerator=auto", "Allowed precision values"),
 ]
 
 
@@ -54,6 +56,22 @@ def test_bad_input_gets_a_short_clear_error(earlier_run: Path, overrides: list[s
     assert len(result.stderr) < 2000  # a message, not a dump
     after = snapshot(earlier_run)
     assert {k: v for k, v in after.items() if k in before} == before
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_gpu_on_a_machine_without_one_names_what_it_has(tmp_path: Path) -> None:
+    result = run_cli("experiment=quadratic_gd", "accelerator=gpu", output_dir=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: Lightning refused accelerator=gpu" in result.stderr
+    assert "This machine has: cpu" in result.stderr and "list accelerators" in result.stderr
+
+
+def test_ddp_that_reruns_the_command_is_refused_in_a_multirun(tmp_path: Path) -> None:
+    result = run_cli("-m", "experiment=quadratic_gd", "accelerator=cpu", "accelerator.devices=2",
+                     "accelerator.strategy=ddp", output_dir=tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "accelerator.strategy=ddp starts each process by running the command again" in result.stdout
+    assert len(list((tmp_path / "quadratic_gd").glob("multirun_*"))) == 1  # the sweep did not start again
 
 
 def test_resume_of_no_run_writes_nothing_where_it_points(earlier_run: Path, tmp_path: Path) -> None:

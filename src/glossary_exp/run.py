@@ -101,7 +101,7 @@ def execute(cfg: DictConfig, run_dir: Path, record: dict[str, Any], resume_ckpt:
         model.use_step_plan(plan)
         data_kwargs["batch_size"] *= plan.steps  # each training batch holds the samples of plan.steps steps
     datamodule = data_cls(**data_kwargs)
-    if cfg.task == "fit" and not cfg.resume:
+    if cfg.task == "fit" and not cfg.resume and trainer.is_global_zero:  # other processes have no logger
         log_hparams(logger, same_keys(hparams_of(cfg)), model.hparam_metrics)
 
     metrics: dict[str, Any] = {}

@@ -8,11 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from lightning.pytorch import callbacks as cb
-from lightning.pytorch.accelerators import CPUAccelerator
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.accelerators import CPUAccelerator, CUDAAccelerator, MPSAccelerator
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
+from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf
 
+from glossary_exp.errors import ConfigError
 from glossary_exp.rundir import CHECKPOINT_DIR, LAST_CHECKPOINT
 
 
@@ -80,17 +85,47 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], 
 
 
 def _trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger) -> pl.Trainer:
+    strategy = cfg.accelerator.strategy
+    trainer = _lightning_trainer(cfg, run_dir, callbacks, logger, strategy)
+    if isinstance(trainer.strategy.launcher, _SubprocessScriptLauncher):
+        # Lightning's "ddp" starts each process by running the command line again: in a multirun,
+        # the whole sweep again (Hydra issue #2070). "ddp_spawn" starts them from this process.
+        if strategy == "auto":
+            return _lightning_trainer(cfg, run_dir, callbacks, logger, "ddp_spawn")
+        if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise ConfigError(f"accelerator.strategy={strategy} starts each process by running the command "
+                              "again, which in a multirun (-m) runs the whole sweep again; use "
+                              "accelerator.strategy=ddp_spawn (as accelerator=ddp does)")
+    return trainer
+
+
+def _lightning_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger,
+                       strategy: str) -> pl.Trainer:
     trainer_kwargs: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
     trainer_kwargs = {k: v for k, v in trainer_kwargs.items() if v is not None}
-    return pl.Trainer(
-        **trainer_kwargs,
-        accelerator=cfg.accelerator.accelerator,
-        devices=cfg.accelerator.devices,
-        strategy=cfg.accelerator.strategy,
-        deterministic=cfg.deterministic,
-        default_root_dir=run_dir,
-        logger=logger,
-        callbacks=callbacks,
-        enable_progress_bar=bool(cfg.callbacks.progress_bar),
-        enable_model_summary=False,
-    )
+    accelerator = cfg.accelerator
+    try:
+        return pl.Trainer(
+            **trainer_kwargs,
+            accelerator=accelerator.accelerator,
+            devices=accelerator.devices,
+            strategy=strategy,
+            deterministic=cfg.deterministic,
+            default_root_dir=run_dir,
+            logger=logger,
+            callbacks=callbacks,
+            enable_progress_bar=bool(cfg.callbacks.progress_bar),
+            enable_model_summary=False,
+        )
+    except (MisconfigurationException, ValueError) as err:  # a device this machine lacks, an unknown precision...
+        raise ConfigError(
+            f"Lightning refused accelerator={accelerator.name} (accelerator.accelerator={accelerator.accelerator}, "
+            f"devices={accelerator.devices}, strategy={strategy}) or a trainer.* setting: {err} This machine has: "
+            f"{', '.join(available_accelerators())}; `python -m glossary_exp list accelerators` shows the choices"
+        ) from err
+
+
+def available_accelerators() -> list[str]:
+    """The accelerator kinds this machine can run: cpu, and gpu or mps when torch sees one."""
+    kinds = {"cpu": CPUAccelerator, "gpu": CUDAAccelerator, "mps": MPSAccelerator}
+    return [name for name, kind in kinds.items() if kind.is_available()]
