@@ -40,6 +40,7 @@ BAD_INPUTS = [
     (["-m", "optimizer.lr=0.1,0.01", "--cfg", "job"], "error: --multirun and --cfg exclude each other", "--info"),
     (["experiment=quadratic_gd", "optimizer.lr=2"], "error: training loss became inf", "smaller optimizer.lr"),
     (["trainer.precision=33"], "error: Lightning refused accelerator=auto", "Allowed precision values"),
+    (["accelerator.devices=abc"], "error: Lightning refused accelerator=auto", "should be an int > 0"),
 ]
 
 

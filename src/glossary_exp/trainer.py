@@ -117,7 +117,7 @@ def _lightning_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callba
             enable_progress_bar=bool(cfg.callbacks.progress_bar),
             enable_model_summary=False,
         )
-    except (MisconfigurationException, ValueError) as err:  # a device this machine lacks, an unknown precision...
+    except (MisconfigurationException, ValueError, TypeError) as err:  # a device it lacks, an unknown precision...
         raise ConfigError(
             f"Lightning refused accelerator={accelerator.name} (accelerator.accelerator={accelerator.accelerator}, "
             f"devices={accelerator.devices}, strategy={strategy}) or a trainer.* setting: {err} This machine has: "
