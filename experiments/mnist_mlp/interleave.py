@@ -9,8 +9,8 @@ validation), plus one callback: after every `segment` or more training steps (wh
 steps_per_execution steps) it pauses the framework and runs as many steps of a hand-written loop
 (SimpleNN, the same fused Adam, or with --document-adam torch's default Adam as the document
 writes it; the same in-memory uint8 MNIST tensors, normalized per batch). Each pair of segments
-is timed back to back, and the ratio of their step rates is taken per pair. Segments spanning validation or an epoch's start are
-not counted; the first epoch warms up.
+is timed back to back, and the ratio of their step rates is taken per pair. Segments spanning
+validation or an epoch's start are not counted; the first epoch warms up.
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ def main() -> None:
           f"{'--document-adam ' if args.document_adam else ''}"
           f"{' '.join(args.overrides)}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"{len(turns.pairs)} pairs of {steps / len(turns.pairs):.0f} steps: framework {steps / framework_s:.0f} steps/s, "
-          f"hand loop {steps / hand_s:.0f} steps/s")
+    print(f"{len(turns.pairs)} pairs of {steps / len(turns.pairs):.0f} steps: "
+          f"framework {steps / framework_s:.0f} steps/s, hand loop {steps / hand_s:.0f} steps/s")
     quartiles = statistics.quantiles(ratios, n=4)
     print(f"framework / hand loop steps per second: {statistics.median(ratios):.3f} median of pairs "
           f"(quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f}), {hand_s / framework_s:.3f} over all pairs (aim >= 0.9)")
