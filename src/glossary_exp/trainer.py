@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch import callbacks as cb
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.accelerators import CPUAccelerator, CUDAAccelerator, MPSAccelerator
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
+from lightning.pytorch.strategies.launchers.multiprocessing import _MultiProcessingLauncher
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf
 
@@ -32,6 +34,20 @@ class ModelCheckpoint(cb.ModelCheckpoint):
     @cached_property
     def state_key(self) -> str:
         return super().state_key
+
+
+class ReleaseProcessGroup(cb.Callback):
+    """Destroys a spawned worker's process group when its fit or test ends.
+
+    Lightning destroys only NCCL's group, at exit; a ``ddp_spawn`` worker that exits with gloo's
+    still alive sometimes aborts ("terminate called without an active exception") as gloo's threads
+    are torn down with the interpreter (pytorch/pytorch#179291), failing the run. Nothing in the
+    worker uses the group after the teardown hooks.
+    """
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
 
 
 def build_logger(cfg: DictConfig, run_dir: Path) -> Logger:
@@ -91,11 +107,13 @@ def _trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logge
         # Lightning's "ddp" starts each process by running the command line again: in a multirun,
         # the whole sweep again (Hydra issue #2070). "ddp_spawn" starts them from this process.
         if strategy == "auto":
-            return _lightning_trainer(cfg, run_dir, callbacks, logger, "ddp_spawn")
-        if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+            trainer = _lightning_trainer(cfg, run_dir, callbacks, logger, "ddp_spawn")
+        elif HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
             raise ConfigError(f"accelerator.strategy={strategy} starts each process by running the command "
                               "again, which in a multirun (-m) runs the whole sweep again; use "
                               "accelerator.strategy=ddp_spawn (as accelerator=ddp does)")
+    if isinstance(trainer.strategy.launcher, _MultiProcessingLauncher):
+        trainer.callbacks.append(ReleaseProcessGroup())
     return trainer
 
 
