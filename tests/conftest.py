@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +28,53 @@ def run_cli(*args: str, output_dir: Path, env: dict[str, str] | None = None,
     full_env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     full_env.update(PYTHONUNBUFFERED="1", **(env or {}))
     return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=output_dir.parent)
+
+
+@dataclass
+class InProcess:
+    """What :func:`run_in_process` saw: the exit code, the output, and any exception that escaped the CLI."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    escaped: BaseException | None  # an exception Python would have printed as a traceback
+
+
+def run_in_process(*args: str, output_dir: Path, env: dict[str, str] | None = None) -> InProcess:
+    """``glossary_exp.cli.main()`` as the console script calls it, in this process (Lightning is imported once).
+
+    For the many quick refusals of bad input; environment and working directory are restored after.
+    """
+    from glossary_exp.cli import main
+
+    saved_env, saved_argv, saved_cwd = dict(os.environ), list(sys.argv), os.getcwd()
+    os.environ.pop("HYDRA_FULL_ERROR", None)
+    os.environ.pop("GLOSSARY_EXP_FULL_ERROR", None)
+    os.environ.update(env or {})
+    sys.argv = ["glossary-exp", *args, f"paths.output_dir={output_dir}", *QUIET]
+    out, err = io.StringIO(), io.StringIO()
+    code, escaped = 0, None
+    os.chdir(output_dir.parent)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
+            except BaseException as exc:  # noqa: BLE001 - reported to the test
+                code, escaped = 1, exc
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.argv = saved_argv
+    return InProcess(code, out.getvalue(), err.getvalue(), escaped)
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file (with its md5) and directory under ``root``, hidden ones too: what a command must leave as it was."""
+    return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in sorted(root.rglob("*"))}
 
 
 def data_cache() -> Path:

@@ -39,8 +39,9 @@ def test_ctrl_c_then_resume_matches_an_unbroken_run(unbroken: Path, tmp_path: Pa
     (run_dir,) = run_dirs(output_dir)
     record = read_metrics(run_dir)
     assert record["status"] == "interrupted", output[-2000:]
-    assert record["error"] == "interrupted (Ctrl-C or a signal)"
-    assert process.returncode != 0
+    assert record["error"] == "interrupted by Ctrl-C (SIGINT)"
+    assert process.returncode == 130  # as a shell reports a command stopped by SIGINT
+    assert "Traceback" not in output and f"Continue it with: python -m glossary_exp resume={run_dir.name[:26]}" in output
 
     run_id = run_dir.name[:26]  # the stamp: what the end of a run prints, no quoting needed
     result = run_cli(f"resume={run_id}", output_dir=output_dir)
@@ -54,6 +55,12 @@ def test_ctrl_c_then_resume_matches_an_unbroken_run(unbroken: Path, tmp_path: Pa
     steps = [event.step for event in read_events(run_dir).Scalars("val/loss")]
     assert steps == sorted(steps) and len(steps) == len(set(steps)) == 4
     assert (run_dir / ".hydra" / "config.yaml").exists()  # the original run's Hydra files are kept
+    assert resumed["overrides"] == record["overrides"] and len(resumed["resumed"]) == 1  # the record stays whole
+    assert "Continue it with" not in result.stdout  # a completed run has nothing to continue
+
+    again = run_cli(f"resume={run_id}", output_dir=output_dir)
+    assert again.returncode == 2 and "the run completed" in again.stderr
+    assert read_metrics(run_dir) == resumed  # refusing it changed nothing
 
 
 def test_test_and_predict_from_a_checkpoint(unbroken: Path, cli) -> None:

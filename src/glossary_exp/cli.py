@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import hydra
 from omegaconf import DictConfig
 
-from glossary_exp.rundir import register_resolvers
-
-# Before Hydra composes: hydra.run.dir uses these resolvers.
-register_resolvers()
+import glossary_exp.conf  # noqa: F401 - the schema and resolvers, also in launcher workers that unpickle hydra_main
+from glossary_exp import signals
+from glossary_exp.errors import TRACEBACK_ENV, full_traceback
+from glossary_exp.rundir import renew_stamp
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -24,6 +25,7 @@ def hydra_main(cfg: DictConfig) -> Any:
 
 # Hydra's modes, of which a command takes one; Hydra itself answers two with a traceback.
 MODES = (("--run", "-r"), ("--multirun", "-m"), ("--cfg", "-c"), ("--info", "-i"), ("--shell-completion", "-sc"))
+INFO_TOPICS = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
 
 
 def _modes(args: list[str]) -> list[str]:
@@ -32,22 +34,51 @@ def _modes(args: list[str]) -> list[str]:
             if any(a in (flag, short) or a.startswith((f"{flag}=", f"{short}=")) for a in args)]
 
 
+def _info_first(args: list[str]) -> list[str]:
+    """``--info experiment=x`` as ``--info all experiment=x``: Hydra would read the override as the topic."""
+    out = list(args)
+    for i, arg in enumerate(out):
+        if arg in ("--info", "-i") and i + 1 < len(out) and out[i + 1] not in INFO_TOPICS and "=" in out[i + 1]:
+            out.insert(i + 1, "all")
+            break
+    return out
+
+
 def main() -> None:
     """Console entry point (``glossary-exp`` and ``python -m glossary_exp``)."""
-    if len(modes := _modes(sys.argv[1:])) > 1:
+    args = sys.argv[1:]
+    if len(modes := _modes(args)) > 1:
         print(f"error: {' and '.join(modes)} exclude each other; give one of: "
               f"{', '.join(flag for flag, _ in MODES)}", file=sys.stderr)
         sys.exit(2)
-    if len(sys.argv) > 1 and sys.argv[1] == "list":
+    if args[:1] == ["list"]:
         from glossary_exp.listing import list_main
 
-        sys.exit(list_main(sys.argv[2:]))
-    if len(sys.argv) == 2 and sys.argv[1] in ("--help", "-h"):
+        sys.exit(list_main(args[1:]))
+    if args in (["--help"], ["-h"]):
         from glossary_exp.listing import help_main
 
         sys.exit(help_main())
-    if len(sys.argv) > 1 and sys.argv[1] == "summary":
+    if args[:1] == ["summary"]:
         from glossary_exp.sweep.summary import main as summary_main
 
-        sys.exit(summary_main(sys.argv[2:]))
-    hydra_main()
+        sys.exit(summary_main(args[1:]))
+    sys.argv[1:] = _info_first(args)
+    renew_stamp()  # a command run again in this process names new directories
+    # Hydra prints its own errors as tracebacks unless HYDRA_FULL_ERROR is set, in which case it raises
+    # them to us; what the user asked for is kept for our own errors, in this process and in jobs' ones.
+    os.environ.setdefault(TRACEBACK_ENV, "1" if os.environ.get("HYDRA_FULL_ERROR") == "1" else "0")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    with signals.stop_on_signals():
+        try:
+            hydra_main()
+        except KeyboardInterrupt:
+            sys.exit(signals.exit_status())
+        except Exception as err:
+            from glossary_exp.composition import explain
+
+            message = None if full_traceback() else explain(err)
+            if message is None:
+                raise
+            print(f"error: {message}", file=sys.stderr)
+            sys.exit(2)

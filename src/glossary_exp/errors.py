@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class UsageError(Exception):
     """Base: the message alone tells the user what to change."""
@@ -28,3 +31,28 @@ class CheckpointError(UsageError):
 
 class NonFiniteLossError(UsageError, RuntimeError):
     """The training loss became NaN or infinite."""
+
+
+def nearest(word: str, choices: Iterable[str], prefix: str = "") -> str:
+    """`` (did you mean <prefix>.<choice>?)`` for the choice closest to a misspelled ``word``, else ``""``."""
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {prefix + '.' if prefix else ''}{match[0]}?)" if match else ""
+
+
+# Set by the CLI to what the user asked for with HYDRA_FULL_ERROR=1 (the CLI itself sets that to
+# have Hydra's own errors raised to it), and inherited by jobs in other processes.
+TRACEBACK_ENV = "GLOSSARY_EXP_FULL_ERROR"
+
+
+def full_traceback() -> bool:
+    """Whether the user asked for full tracebacks (``HYDRA_FULL_ERROR=1``) instead of one-line errors."""
+    import os
+
+    return os.environ.get(TRACEBACK_ENV, os.environ.get("HYDRA_FULL_ERROR", "0")) == "1"
+
+
+def listing(items: Iterable[str], limit: int = 12) -> str:
+    """``a, b, c`` for a message; past ``limit`` items, the first ones and how many more."""
+    items = [str(item) for item in items]
+    shown = ", ".join(items[:limit])
+    return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TypeVar
 
-from glossary_exp.errors import UnknownPluginError
+from glossary_exp.errors import UnknownPluginError, listing, nearest
 
 KINDS = ("model", "data")
 ENTRY_POINT_GROUP = "glossary_exp.plugins"
@@ -60,8 +60,9 @@ def get(kind: str, name: str) -> type:
     try:
         return _registry[kind][name]
     except KeyError:
-        known = ", ".join(names(kind))
-        raise UnknownPluginError(f"{kind}.name={name!r} is not a registered {kind}; choose one of: {known}") from None
+        known = names(kind)
+        raise UnknownPluginError(f"{kind}.name={name!r} is not a registered {kind}{nearest(name, known)}; "
+                                 f"choose one of: {listing(known)}") from None
 
 
 def names(kind: str) -> list[str]:

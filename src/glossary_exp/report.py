@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import lightning.pytorch as pl
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.tree import Tree
 
+from glossary_exp.atomic import write_text_atomically
 from glossary_exp.rundir import run_id
 
 # Groups shown first in the tree, in this order; the rest follow.
@@ -35,7 +37,22 @@ def print_final(metrics: dict[str, Any], run_dir: Path) -> None:
     for name, value in sorted(metrics.items()):
         print(f"  {name}: {value:.6g}" if isinstance(value, float) else f"  {name}: {value}")
     print(f"Run directory: {run_dir}")
-    print(f"Continue it with: python -m glossary_exp resume={run_id(run_dir)}")
+
+
+def print_resume_hint(run_dir: Path) -> None:
+    """How to continue an interrupted run: only where ``resume=`` can."""
+    print(f"Continue it with: python -m glossary_exp resume={run_id(run_dir)}", flush=True)
+
+
+class HParamsAtTrainStart(pl.Callback):
+    """Logs the hyperparameters when training starts, so a run that failed before it leaves no empty HParams row."""
+
+    def __init__(self, params: dict[str, Any], metric_names: tuple[str, ...]) -> None:
+        self.params, self.metric_names = params, metric_names
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero:  # other processes have no logger
+            log_hparams(trainer.logger, self.params, self.metric_names)
 
 
 def log_hparams(logger: Any, params: dict[str, Any], metric_names: tuple[str, ...]) -> None:
@@ -45,7 +62,9 @@ def log_hparams(logger: Any, params: dict[str, Any], metric_names: tuple[str, ..
     placeholder value is written (Lightning's ``log_hyperparams(params, metrics)`` would
     log one as a scalar at step 0 and put a fake point into every chart).
     """
-    logger.log_hyperparams(params)  # hparams.yaml; default_hp_metric=False: no hp_metric
+    logger.log_hyperparams(params)  # default_hp_metric=False: no hp_metric
+    if getattr(logger, "log_dir", None):  # Lightning wrote its own (empty) hparams.yaml as fit started
+        write_text_atomically(Path(logger.log_dir) / "hparams.yaml", OmegaConf.to_yaml(params))
     writer = getattr(logger, "experiment", None)
     if writer is None or not hasattr(writer, "file_writer"):
         return  # not TensorBoard (e.g. CSV)

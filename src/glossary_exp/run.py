@@ -1,137 +1,163 @@
-"""One run: check the config, build data + model + trainer, fit, test, report."""
+"""One run: check the config and build everything, then fit, test or predict, and keep its record.
+
+A command refused before it did anything (bad input, missing data, an unusable checkpoint) prints
+one line, exits 2 and leaves nothing behind: Hydra's fresh run directory is removed again. Once a
+run has started, its ``metrics.json`` always says how it ended (completed, failed, interrupted,
+pruned); an interrupted fit says how to continue it.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import random
+import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import lightning.pytorch as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig, OmegaConf
 
-from glossary_exp.errors import UsageError
-from glossary_exp.report import hparams_of, log_hparams, print_config_tree, print_final
-from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, load_resumed_config, write_json
-from glossary_exp.steps import plan_steps
-from glossary_exp.sweep.hparams import same_keys
-from glossary_exp.sweep.pruning import search_callbacks
-from glossary_exp.trainer import build_callbacks, build_logger, build_trainer, checkpoint_monitor
-from glossary_exp.validate import check_checkpoint, check_config
+from glossary_exp import resume, signals
+from glossary_exp.atomic import remove_stale, write_atomically, write_text_atomically
+from glossary_exp.build import Experiment, prepare
+from glossary_exp.errors import ConfigError, UsageError, full_traceback
+from glossary_exp.noise import quiet_lightning
+from glossary_exp.report import print_config_tree, print_final, print_resume_hint
+from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
+from glossary_exp.validate import check_command_line
 
 log = logging.getLogger("glossary_exp")
 
 
-def _route_lightning_logs() -> None:
-    """Lightning's messages through Hydra's handlers only (console + run.log), minus its adverts."""
-    lightning_log = logging.getLogger("lightning")
-    lightning_log.handlers.clear()  # its own console handler would print every line twice
-    # Filters apply only where a record starts, so on the logger that rank_zero_info uses.
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
-        lambda record: not str(record.msg).startswith("💡 Tip"))
-
-
 def run(cfg: DictConfig) -> dict[str, Any] | None:
-    """Run one job; user errors become one line on stderr and (outside a sweep) exit code 2."""
-    _route_lightning_logs()
+    """Run one job; returns its final metrics (None for a failed job of a sweep, which goes on)."""
+    quiet_lightning()
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    overrides = list(hydra_cfg.overrides.task)
     started = time.time()
-    record: dict[str, Any] = {"status": "running", "overrides": list(hydra_cfg.overrides.task)}
-    recording = False
+    record: dict[str, Any] = {"status": "running", "overrides": overrides}
+    resuming = bool(cfg.resume)
     try:
-        # A resume runs in the resumed run's directory: one that cannot go on leaves its record as it was.
-        cfg, resume_ckpt = load_resumed_config(cfg.resume, cfg.paths.output_dir) if cfg.resume else (cfg, None)
-        write_json(run_dir / METRICS_FILE, record)  # a killed run still shows up, as "running"
-        recording = True
-        metrics = execute(cfg, run_dir, record, resume_ckpt)
+        check_command_line(overrides)
+        resumed = resume.resolve(cfg, overrides) if resuming else None
+        if resumed is not None:
+            cfg, record = resumed.cfg, _continued_record(resumed.record, overrides)
+        lock_run(run_dir, f"resume={resumed.ref}" if resumed else str(run_dir))
+        experiment = prepare(cfg, run_dir, resumed)
+    except UsageError as err:
+        unlock_run(run_dir)
+        return _refuse(err, run_dir, {**record, "duration_s": time.time() - started}, resuming)
+    try:
+        return _start(experiment, run_dir, record, resumed is not None, started)
+    finally:
+        unlock_run(run_dir)
+
+
+def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resumed: bool,
+           started: float) -> dict[str, Any] | None:
+    """Write the record and run the task; every ending is recorded."""
+    cfg = experiment.cfg
+    if resumed:
+        removed = remove_stale(run_dir)  # what a kill mid-write left behind
+        if removed:
+            log.info("removed %d partial file(s) an earlier kill left: %s", len(removed), ", ".join(map(str, removed)))
+    else:
+        write_text_atomically(run_dir / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
+    record["seed"], record["monitor"] = cfg.seed, list(experiment.monitor)
+    earlier = record.get("duration_s", 0.0)  # a resumed run's time before its interruption
+    write_json(run_dir / METRICS_FILE, record)  # a killed run still shows up, as "running"
+    if cfg.print_config:
+        print_config_tree(cfg)
+    try:
+        metrics = execute(experiment, run_dir)
     except BaseException as err:  # noqa: BLE001 - every ending is recorded, then handled below
-        status = "interrupted" if isinstance(err, (KeyboardInterrupt, SystemExit)) else "failed"
-        status = "pruned" if type(err).__name__ == "TrialPruned" else status  # an Optuna search stopped it
-        # Lightning turns Ctrl-C into SystemExit(1); "SystemExit: 1" would say nothing to a reader.
-        error = "interrupted (Ctrl-C or a signal)" if status == "interrupted" else f"{type(err).__name__}: {err}"
-        record.update(status=status, error=error, duration_s=time.time() - started)
-        if recording:
+        interrupted = isinstance(err, (KeyboardInterrupt, SystemExit))
+        status = "pruned" if type(err).__name__ == "TrialPruned" else "interrupted" if interrupted else "failed"
+        record.update(status=status, error=signals.describe() if interrupted else _error(err),
+                      duration_s=earlier + time.time() - started)
+        if interrupted:
             write_json(run_dir / METRICS_FILE, record)
-        if status == "interrupted" or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            if resume.resumable(run_dir, cfg) and not cfg.trainer.fast_dev_run:
+                print_resume_hint(run_dir)
+            raise KeyboardInterrupt from err  # the CLI exits 128 + the signal; a sweep stops here
+        if isinstance(err, UsageError) and not resumed and experiment.trainer.global_step == 0:
+            return _refuse(err, run_dir, record, resuming=False)  # it never trained: nothing worth keeping
+        write_json(run_dir / METRICS_FILE, record)
+        if full_traceback() or not (isinstance(err, UsageError) or _in_sweep()):
             raise
-        if in_sweep:
-            log.error("job failed: %s", err)  # the sweep goes on; the summary lists it as failed
-            return None
-        if isinstance(err, UsageError):
-            print(f"error: {err}", file=sys.stderr)
-            sys.exit(2)
-        raise
-    record.update(status="completed", metrics=metrics, duration_s=time.time() - started)
+        return _report(err, status)
+    record.update(status="completed", metrics={**record.get("metrics", {}), **metrics},
+                  duration_s=earlier + time.time() - started)
     write_json(run_dir / METRICS_FILE, record)
     print_final(metrics, run_dir)
     return metrics
 
 
-def execute(cfg: DictConfig, run_dir: Path, record: dict[str, Any], resume_ckpt: str | None) -> dict[str, Any]:
-    """Build everything from ``cfg`` and run its task (fit continues ``resume_ckpt``); returns the final metrics."""
-    if cfg.seed is None:
-        cfg.seed = random.SystemRandom().randrange(2**31)  # recorded below, so the run can be repeated
-    record["seed"] = cfg.seed
-    model_cls, data_cls = check_config(cfg)
-    OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
-    if cfg.print_config:
-        print_config_tree(cfg)
-
-    has_val = is_overridden("val_dataloader", data_cls, pl.LightningDataModule)
-    monitor = checkpoint_monitor(cfg, model_cls, has_val)
-    record["monitor"] = list(monitor)  # a sweep's summary sorts by best/<metric> in this direction
-    logger = build_logger(cfg, run_dir)
-    callbacks = build_callbacks(cfg, run_dir, monitor) + search_callbacks()
-    trainer = build_trainer(cfg, run_dir, callbacks, logger)
-
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    model = model_cls(**_kwargs(cfg.model))
-    model.use_optimization(_kwargs(cfg.optimizer, keep_name=True), _kwargs(cfg.scheduler, keep_name=True))
-    data_kwargs = _kwargs(cfg.data)
-    plan = plan_steps(cfg, trainer, model)
-    if plan is not None:
-        model.use_step_plan(plan)
-        data_kwargs["batch_size"] *= plan.steps  # each training batch holds the samples of plan.steps steps
-    datamodule = data_cls(**data_kwargs)
-    if cfg.task == "fit" and not cfg.resume and trainer.is_global_zero:  # other processes have no logger
-        log_hparams(logger, same_keys(hparams_of(cfg)), model.hparam_metrics)
-
+def execute(experiment: Experiment, run_dir: Path) -> dict[str, Any]:
+    """Run the config's task (fit continues ``experiment.checkpoint`` if any); returns the final metrics."""
+    cfg, model, datamodule, trainer = experiment.cfg, experiment.model, experiment.datamodule, experiment.trainer
     metrics: dict[str, Any] = {}
     if cfg.task == "fit":
-        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_ckpt)
+        try:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=experiment.checkpoint)
+        except MisconfigurationException as err:  # e.g. a monitored metric the model never logged
+            raise ConfigError(str(err).splitlines()[0]) from err
         metrics.update(_numbers(trainer.callback_metrics))
         metrics.update(model.results())
         best = trainer.checkpoint_callback
         if best is not None and best.best_model_score is not None:
-            metrics[f"best/{monitor[0]}"] = float(best.best_model_score)
+            metrics[f"best/{experiment.monitor[0]}"] = float(best.best_model_score)
         if is_overridden("test_dataloader", datamodule) and not trainer.fast_dev_run:
-            trainer.test(model, datamodule=datamodule, ckpt_path="best" if has_val else None, verbose=False)
+            trainer.test(model, datamodule=datamodule, ckpt_path="best" if experiment.has_val else None,
+                         verbose=False)
             metrics.update(_numbers(trainer.callback_metrics))
     elif cfg.task == "test":
-        check_checkpoint(cfg.ckpt_path)
-        trainer.test(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path, verbose=False)
+        trainer.test(model, datamodule=datamodule, ckpt_path=experiment.checkpoint, verbose=False)
         metrics.update(_numbers(trainer.callback_metrics))
     else:
-        check_checkpoint(cfg.ckpt_path)
-        predictions = trainer.predict(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        predictions = trainer.predict(model, datamodule=datamodule, ckpt_path=experiment.checkpoint)
         metrics["predictions"] = str(_save_predictions(predictions, run_dir))
     return metrics
 
 
-def _kwargs(node: DictConfig | None, keep_name: bool = False) -> dict[str, Any]:
-    """A plugin's constructor arguments: its config minus the registry ``name``."""
-    if node is None:
-        return {}
-    data: dict[str, Any] = OmegaConf.to_container(node, resolve=True)  # type: ignore[assignment]
-    return data if keep_name else {k: v for k, v in data.items() if k != "name"}
+def _refuse(err: UsageError, run_dir: Path, record: dict[str, Any], resuming: bool) -> None:
+    """A job that could not start. In a sweep its record says why; alone, nothing it made is left behind."""
+    if _in_sweep():
+        write_json(run_dir / METRICS_FILE, {**record, "status": "failed", "error": _error(err)})
+    elif not full_traceback() and not discard_new_run(run_dir) and resuming:
+        # Not a new directory: the run the resume named, where Hydra wrote this command's files.
+        shutil.rmtree(run_dir / HydraConfig.get().output_subdir, ignore_errors=True)
+    if full_traceback():
+        raise err
+    return _report(err, "failed")
+
+
+def _report(err: BaseException, status: str) -> None:
+    """In a sweep, log the job's end and go on (the summary lists it); alone, one line on stderr and exit 2."""
+    if _in_sweep():
+        log.error("job %s: %s", status, err)
+        return None
+    print(f"error: {err}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _in_sweep() -> bool:
+    return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _continued_record(record: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """The resumed run's record, kept whole: its overrides and metrics stay, the resume is appended."""
+    resumes = [*record.get("resumed", []), {"at": time.strftime("%Y-%m-%d %H:%M:%S"), "command": overrides}]
+    return {**record, "status": "running", "error": None, "resumed": resumes}
+
+
+def _error(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
 
 
 def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
@@ -142,6 +168,6 @@ def _save_predictions(predictions: list[Any] | None, run_dir: Path) -> Path:
     import torch
 
     path = run_dir / "predictions.pt"
-    torch.save(predictions, path)
+    write_atomically(path, lambda file: torch.save(predictions, file))
     log.info("predictions of %d batches written to %s", len(predictions or []), path)
     return path

@@ -1,4 +1,4 @@
-"""Where runs live: run-directory names (OmegaConf resolvers) and the files a run leaves.
+"""Where runs live: run-directory names (OmegaConf resolvers), the files a run leaves, the lock it holds.
 
 Imports only the standard library and OmegaConf, so Hydra can resolve run directories
 before torch is imported.
@@ -6,25 +6,47 @@ before torch is imported.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import secrets
+import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from omegaconf import OmegaConf
 
-# Once per process: every directory this process names shares it, and two processes
-# starting in the same second still differ in the random suffix.
-STAMP = time.strftime("%Y-%m-%d_%H-%M-%S") + "_" + secrets.token_hex(3)
+from glossary_exp.atomic import write_text_atomically
+
+
+def new_stamp() -> str:
+    return time.strftime("%Y-%m-%d_%H-%M-%S") + "_" + secrets.token_hex(3)
+
+
+# Once per command (the CLI renews it): every directory a command names shares it, and two
+# processes starting in the same second still differ in the random suffix.
+STAMP = new_stamp()
+
+
+def renew_stamp() -> None:
+    """A new stamp for the next command run in this process, which has created no directory yet."""
+    global STAMP
+    STAMP = new_stamp()
+    _existed_above.clear()
 MAX_NAME_CHARS = 120
 
 CONFIG_FILE = "config.yaml"  # the composed config with the seed actually used
 METRICS_FILE = "metrics.json"
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
+LOCK_FILE = ".lock"  # held (flock) by the process running or resuming the run; holds its PID
+
+# For each run directory this process named: the nearest directory above it that already existed,
+# so a refused command can remove exactly what Hydra created for it.
+_existed_above: dict[str, Path] = {}
+_locks: dict[str, TextIO] = {}
 
 
 def safe_name(text: str) -> str:
@@ -39,11 +61,70 @@ def run_dir(output_dir: str, name: str, overrides: str, resume: str | None) -> s
     A ``resume`` that names no run gets a new directory like any run (where its error is
     recorded), never the named path: that may be any directory, or not exist at all.
     """
-    resumed = find_run(output_dir, resume) if resume else None
+    resumed = find_run(output_dir, str(resume)) if resume else None
     if resumed is not None:
         return str(resumed)
     leaf = STAMP + (f"_{safe_name(overrides)}" if overrides else "")
-    return str(Path(output_dir) / safe_name(name) / leaf)
+    path = Path(output_dir) / safe_name(name) / leaf
+    _existed_above.setdefault(os.path.abspath(path), _nearest_existing(path))
+    return str(path)
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def discard_new_run(run: Path) -> bool:
+    """Remove a run directory this process created, and the empty parents created with it; False if not ours."""
+    run = Path(os.path.abspath(run))
+    stop = _existed_above.get(str(run))
+    if stop is None or not run.is_dir() or run == stop:
+        return False
+    unlock_run(run)
+    shutil.rmtree(run, ignore_errors=True)
+    for parent in run.parents:
+        if parent == stop or not parent.is_relative_to(stop):
+            break
+        try:
+            parent.rmdir()  # only if empty: another run may have arrived meanwhile
+        except OSError:
+            break
+    return True
+
+
+def lock_run(run: Path, label: str) -> None:
+    """Hold ``run``'s lock until :func:`unlock_run` or this process ends (a dead holder's lock is free again).
+
+    A second process running or resuming the same run is refused, naming the holder's PID.
+    """
+    from glossary_exp.errors import ConfigError
+
+    key = os.path.abspath(run)
+    if key in _locks:
+        return
+    handle = open(Path(run) / LOCK_FILE, "a+")  # noqa: SIM115 - held for the run's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ConfigError(f"{label}: the run is in use by process {holder} (it is running or being resumed); "
+                          "wait for it to end or stop it") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    _locks[key] = handle
+
+
+def unlock_run(run: Path) -> None:
+    handle = _locks.pop(os.path.abspath(run), None)
+    if handle is not None:
+        handle.close()  # closing releases the flock
 
 
 def find_run(output_dir: str | Path, ref: str) -> Path | None:
@@ -51,6 +132,7 @@ def find_run(output_dir: str | Path, ref: str) -> Path | None:
 
     ``resume=2026-11-23_12-31-29_dfe05f`` finds the run under ``output_dir`` by its id alone.
     """
+    ref = str(ref)
     if (Path(ref) / CONFIG_FILE).is_file():
         return Path(ref)
     matches = [p.parent for p in Path(output_dir).rglob(CONFIG_FILE) if p.parent.name.startswith(ref)]
@@ -77,9 +159,7 @@ def register_resolvers() -> None:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically: a crash mid-write never leaves a truncated file behind."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    write_text_atomically(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def read_metrics(run: Path) -> dict[str, Any] | None:
@@ -88,20 +168,3 @@ def read_metrics(run: Path) -> dict[str, Any] | None:
         return json.loads((Path(run) / METRICS_FILE).read_text())
     except (OSError, ValueError):
         return None
-
-
-def load_resumed_config(ref: str, output_dir: str) -> tuple[Any, str]:
-    """The config a run was started with, and its last checkpoint, to continue it."""
-    from glossary_exp.errors import ConfigError
-
-    run = find_run(output_dir, ref)
-    if run is None:
-        raise ConfigError(f"resume={ref}: not a run directory or the id of one run under {output_dir}")
-    config, checkpoint = run / CONFIG_FILE, run / CHECKPOINT_DIR / LAST_CHECKPOINT
-    if not config.is_file():
-        raise ConfigError(f"resume={run}: not a run directory (no {CONFIG_FILE})")
-    if not checkpoint.is_file():
-        raise ConfigError(f"resume={run}: the run saved no checkpoint yet ({checkpoint} is missing); start it again")
-    cfg = OmegaConf.load(config)
-    cfg.resume = str(run)
-    return cfg, str(checkpoint)

@@ -12,6 +12,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch import callbacks as cb
+from lightning.fabric.plugins.io.checkpoint_io import CheckpointIO
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.accelerators import CPUAccelerator, CUDAAccelerator, MPSAccelerator
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
@@ -50,12 +51,17 @@ class ReleaseProcessGroup(cb.Callback):
             torch.distributed.destroy_process_group()
 
 
-def build_logger(cfg: DictConfig, run_dir: Path) -> Logger:
-    """Events go straight into the run directory, so TensorBoard names the run after it."""
+def build_logger(cfg: DictConfig, run_dir: Path, purge_step: int | None = None) -> Logger:
+    """Events go straight into the run directory, so TensorBoard names the run after it.
+
+    ``purge_step``: TensorBoard hides the run's earlier events from this step on (a resumed run
+    redoes the epoch its interruption cut short, and would otherwise show its steps twice).
+    """
     if cfg.logger.name == "csv":
         return CSVLogger(save_dir=run_dir, name="", version="")
     # No placeholder hp_metric: the HParams dashboard shows the model's real metrics.
-    return TensorBoardLogger(save_dir=run_dir, name="", version="", default_hp_metric=False)
+    extra = {"purge_step": purge_step} if purge_step is not None else {}
+    return TensorBoardLogger(save_dir=run_dir, name="", version="", default_hp_metric=False, **extra)
 
 
 def checkpoint_monitor(cfg: DictConfig, model: type[pl.LightningModule], has_val: bool) -> tuple[str, str]:
@@ -89,8 +95,9 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, monitor: tuple[str, str]) ->
     return callbacks
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger) -> pl.Trainer:
-    trainer = _trainer(cfg, run_dir, callbacks, logger)
+def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger,
+                  checkpoint_io: CheckpointIO) -> pl.Trainer:
+    trainer = _trainer(cfg, run_dir, callbacks, logger, checkpoint_io)
     if isinstance(trainer.accelerator, CPUAccelerator):
         # Importing Lightning sets this so that asking whether CUDA exists never initializes it;
         # torch then queries NVML on every such question, which Adam asks every step: about
@@ -100,14 +107,15 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], 
     return trainer
 
 
-def _trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger) -> pl.Trainer:
+def _trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger,
+             checkpoint_io: CheckpointIO) -> pl.Trainer:
     strategy = cfg.accelerator.strategy
-    trainer = _lightning_trainer(cfg, run_dir, callbacks, logger, strategy)
+    trainer = _lightning_trainer(cfg, run_dir, callbacks, logger, strategy, checkpoint_io)
     if isinstance(trainer.strategy.launcher, _SubprocessScriptLauncher):
         # Lightning's "ddp" starts each process by running the command line again: in a multirun,
         # the whole sweep again (Hydra issue #2070). "ddp_spawn" starts them from this process.
         if strategy == "auto":
-            trainer = _lightning_trainer(cfg, run_dir, callbacks, logger, "ddp_spawn")
+            trainer = _lightning_trainer(cfg, run_dir, callbacks, logger, "ddp_spawn", checkpoint_io)
         elif HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
             raise ConfigError(f"accelerator.strategy={strategy} starts each process by running the command "
                               "again, which in a multirun (-m) runs the whole sweep again; use "
@@ -118,7 +126,7 @@ def _trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logge
 
 
 def _lightning_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger,
-                       strategy: str) -> pl.Trainer:
+                       strategy: str, checkpoint_io: CheckpointIO) -> pl.Trainer:
     trainer_kwargs: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
     trainer_kwargs = {k: v for k, v in trainer_kwargs.items() if v is not None}
     accelerator = cfg.accelerator
@@ -132,13 +140,16 @@ def _lightning_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callba
             default_root_dir=run_dir,
             logger=logger,
             callbacks=callbacks,
+            plugins=[checkpoint_io],  # every checkpoint Lightning reads or writes goes through it
             enable_progress_bar=bool(cfg.callbacks.progress_bar),
             enable_model_summary=False,
         )
-    except (MisconfigurationException, ValueError, TypeError) as err:  # a device it lacks, an unknown precision...
+    except (MisconfigurationException, ValueError, TypeError, ImportError) as err:  # a device it lacks...
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        reason = reason if len(reason) <= 160 else reason[:157] + "..."
         raise ConfigError(
             f"Lightning refused accelerator={accelerator.name} (accelerator.accelerator={accelerator.accelerator}, "
-            f"devices={accelerator.devices}, strategy={strategy}) or a trainer.* setting: {err} This machine has: "
+            f"devices={accelerator.devices}, strategy={strategy}) or a trainer.* setting: {reason} This machine has: "
             f"{', '.join(available_accelerators())}; `python -m glossary_exp list accelerators` shows the choices"
         ) from err
 

@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from glossary_exp.data.tensors import Split, SplitTensorDataModule
+from glossary_exp.errors import ConfigError
 from glossary_exp.module import GlossaryModule
 from glossary_exp.registry import register
 
@@ -19,6 +20,9 @@ class RandomRegressionData(SplitTensorDataModule):
                  val_fraction: float = 0.1, test_fraction: float = 0.1, batch_size: int = 32,
                  data_seed: int = 0) -> None:
         super().__init__(batch_size=batch_size, shuffle=True)
+        if val_fraction + test_fraction >= 1:
+            raise ConfigError(f"data.val_fraction + data.test_fraction must be below 1 (some data left to train on), "
+                              f"got {val_fraction} + {test_fraction}")
         self.samples, self.features, self.noise = samples, features, noise
         self.val_fraction, self.test_fraction, self.data_seed = val_fraction, test_fraction, data_seed
 
@@ -42,6 +46,7 @@ class RandomRegression(GlossaryModule):
 
     def __init__(self, in_features: int = 10, hidden: int = 0) -> None:
         super().__init__()
+        self.in_features = in_features
         if hidden:
             self.net: nn.Module = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, 1))
         else:
@@ -49,6 +54,12 @@ class RandomRegression(GlossaryModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+    def setup(self, stage: str) -> None:
+        """A config message, not a shape error in the first step, when data and model disagree."""
+        features = getattr(self.trainer.datamodule, "features", self.in_features)
+        if features != self.in_features:
+            raise ConfigError(f"model.in_features={self.in_features} but data.features={features}; set both alike")
 
     def _step(self, batch: Split, stage: str) -> torch.Tensor:
         x, y = batch

@@ -37,12 +37,17 @@ class SweepCallback(Callback):
     def _exit_if_jobs_failed(config: DictConfig, rows: list[dict[str, Any]]) -> None:
         """A grid with failed jobs exits 1 (after every job ran), so scripts notice.
 
-        A search does not: failed and pruned trials are part of searching.
+        A search exits 1 only when no trial completed: failed and pruned trials are part of searching.
         """
         from glossary_exp.sweep.study import search_settings
 
         failed = sum(row["status"] == "failed" for row in rows)
-        if failed and search_settings(config.hydra) is None:
+        if search_settings(config.hydra) is not None:
+            if rows and not any(row["status"] == "completed" for row in rows):
+                print(f"error: no trial of the search completed ({len(rows)} ran); their errors are in the summary "
+                      "above", file=sys.stderr, flush=True)
+                sys.exit(1)
+        elif failed:
             print(f"error: {failed} job(s) of the sweep failed; their errors are in the summary above",
                   file=sys.stderr, flush=True)
             sys.exit(1)

@@ -1,0 +1,67 @@
+"""``resume=<run>``: continue an interrupted fit in its own directory, from its ``last.ckpt``, with its own config.
+
+What a resume may change is only where files are and how the run is shown (:data:`RESUME_SETTINGS`);
+anything else would make the record describe a run that never happened, so it is refused, as is a
+completed run (start a new run from its weights instead: ``ckpt_path=<run>/checkpoints/last.ckpt``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from glossary_exp.errors import ConfigError
+from glossary_exp.rundir import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT, find_run, read_metrics
+from glossary_exp.schema import Settings
+
+# Settings a resume takes from its own command line; the run's saved config keeps everything else.
+RESUME_SETTINGS = ("resume", "paths.output_dir", "paths.data_dir", "paths.dataset_mirror", "callbacks.progress_bar",
+                   "callbacks.progress_refresh_rate", "print_config", "trust_checkpoint")
+
+
+@dataclass
+class Resumed:
+    ref: str  # as the command gave it
+    run_dir: Path
+    cfg: DictConfig  # the run's own config, with the command's RESUME_SETTINGS
+    checkpoint: Path  # its last.ckpt
+    record: dict[str, Any]  # its metrics.json as it was
+
+
+def override_key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
+    """The run ``command.resume`` names, checked that it can go on; raises ConfigError saying why not."""
+    ref = str(command.resume)
+    label = f"resume={ref}"
+    run = find_run(command.paths.output_dir, ref)
+    if run is None:
+        raise ConfigError(f"{label}: not a run directory or the id of one run under {command.paths.output_dir}")
+    record = read_metrics(run) or {}
+    saved = OmegaConf.merge(OmegaConf.structured(Settings), OmegaConf.load(run / CONFIG_FILE))
+    weights = run / CHECKPOINT_DIR / LAST_CHECKPOINT
+    changed = [o for o in overrides if override_key(o) not in RESUME_SETTINGS and not o.startswith("hydra.")]
+    if changed:
+        raise ConfigError(f"{label} continues the run with its own config, so {' '.join(changed)} cannot apply; "
+                          f"to start a new run from its weights, give them with ckpt_path={weights}")
+    if record.get("status") == "completed":
+        raise ConfigError(f"{label}: the run completed; to train it further, run its command again with "
+                          f"ckpt_path={weights} and e.g. a larger trainer.max_epochs (a new run from its weights)")
+    if saved.task != "fit":
+        raise ConfigError(f"{label}: a task={saved.task} run has nothing to continue; run it again instead")
+    if not weights.is_file():
+        raise ConfigError(f"{label}: the run saved no checkpoint yet ({weights} is missing); start it again")
+    for key in RESUME_SETTINGS:
+        OmegaConf.update(saved, key, OmegaConf.select(command, key), merge=False)
+    saved.resume = str(run)
+    return Resumed(ref, run, saved, weights, record)
+
+
+def resumable(run: Path, cfg: Any) -> bool:
+    """Whether ``resume=`` can continue ``run``: a fit that saved a last checkpoint (fast_dev_run saves none)."""
+    return cfg.task == "fit" and (run / CHECKPOINT_DIR / LAST_CHECKPOINT).is_file()

@@ -1,0 +1,54 @@
+"""Ctrl-C and SIGTERM end a command as shells expect: exit status 128 + the signal (130, 143).
+
+The command's process turns either signal into :class:`Interrupted`, a ``KeyboardInterrupt``, so
+Lightning shuts a fit down as it does for Ctrl-C (it then raises ``SystemExit(1)``, and its own
+SIGTERM handling would exit 0 at the next batch); the run records "interrupted" and the CLI exits
+with :func:`exit_status`. Jobs in other processes (launcher workers) keep their own handlers.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+_received: list[int] = []
+
+
+class Interrupted(KeyboardInterrupt):
+    """The command was asked to stop by ``signum``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
+    raise Interrupted(signum)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise :class:`Interrupted`; the previous handlers come back after."""
+    previous = {signum: signal.getsignal(signum) for signum in HANDLED}
+    for signum in HANDLED:
+        signal.signal(signum, _interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def exit_status() -> int:
+    """128 + the signal that stopped the command (SIGINT when it was a plain KeyboardInterrupt)."""
+    return 128 + (_received[-1] if _received else signal.SIGINT)
+
+
+def describe() -> str:
+    """How the command was stopped, for its record."""
+    signum = _received[-1] if _received else signal.SIGINT
+    return "interrupted by Ctrl-C (SIGINT)" if signum == signal.SIGINT else f"interrupted by {signal.Signals(signum).name}"
