@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+CONF = REPO / "src" / "glossary_exp" / "conf"
 # CI clones the repo with shared/ beside it; GLOSSARY_EXP_DATASET_MIRROR overrides.
 DATASET_MIRROR = Path(os.environ.get("GLOSSARY_EXP_DATASET_MIRROR", REPO.parent / "shared" / "datasets"))
 QUIET = ("callbacks.progress_bar=false", "print_config=false")
@@ -128,3 +129,34 @@ def read_hparams(run_dir: Path) -> tuple[dict[str, object], list[str]]:
         hparams[key] = getattr(value, kind) if kind else None
     metrics = [info.name.tag for info in experiment.experiment.metric_infos]
     return hparams, metrics
+
+
+def config_names(group: str) -> set[str]:
+    """The options of one of our config groups."""
+    return {path.stem for path in (CONF / group).glob("*.yaml")}
+
+
+def needs_dataset_files(experiment: str) -> bool:
+    """Whether the preset's data reads dataset files (its data config has a ``root``)."""
+    import yaml
+
+    preset = yaml.safe_load((CONF / "experiment" / f"{experiment}.yaml").read_text())
+    data = next(d["override /data"] for d in preset["defaults"] if "override /data" in d)
+    return "root" in yaml.safe_load((CONF / "data" / f"{data}.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def short_fits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every experiment preset that can run here, fitted briefly (debug=limit, one epoch) in one real multirun.
+
+    Returns each preset's run directory, with its checkpoints; presets that need the dataset mirror
+    run only when it is there.
+    """
+    runnable = sorted(e for e in config_names("experiment") if DATASET_MIRROR.is_dir() or not needs_dataset_files(e))
+    output_dir = tmp_path_factory.mktemp("presets") / "outputs"
+    output_dir.mkdir()
+    env = {"GLOSSARY_EXP_DATASET_MIRROR": str(DATASET_MIRROR), "GLOSSARY_EXP_DATA_DIR": str(data_cache())}
+    result = run_cli("-m", f"experiment={','.join(runnable)}", "debug=limit", "trainer.max_epochs=1",
+                     output_dir=output_dir, env=env if DATASET_MIRROR.is_dir() else None)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {read_metrics(run)["overrides"][0].split("=", 1)[1]: run for run in run_dirs(output_dir)}

@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from glossary_exp.rundir import register_resolvers
 from glossary_exp.validate import check_config
 
-from test_registry import CONF, config_names
+from conftest import CONF, config_names
 
 
 def compose_config(*overrides: str) -> DictConfig:

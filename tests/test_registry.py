@@ -11,16 +11,14 @@ from glossary_exp import registry
 from glossary_exp.errors import UnknownPluginError
 from glossary_exp.validate import check_arguments
 
-CONF = Path(registry.__file__).parent / "conf"
+from conftest import CONF, config_names
+
+assert CONF == Path(registry.__file__).parent / "conf"  # the tests read the configs of the installed package
 
 
 def builtin_names(kind: str) -> set[str]:
     return {name for name in registry.names(kind)
             if registry.get(kind, name).__module__.startswith("glossary_exp.")}
-
-
-def config_names(group: str) -> set[str]:
-    return {path.stem for path in (CONF / group).glob("*.yaml")}
 
 
 @pytest.mark.parametrize("kind", registry.KINDS)

@@ -4,46 +4,35 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import DATASET_MIRROR, data_cache, read_events, read_hparams, read_metrics, run_cli, run_dirs
+from conftest import DATASET_MIRROR, config_names, needs_dataset_files, read_events, read_hparams, read_metrics, run_dirs
 
-from test_registry import CONF, config_names
 
 SHORT = ("experiment=random_regression", "trainer.max_epochs=2", "data.samples=200")
-
-
-def needs_dataset_files(experiment: str) -> bool:
-    """Whether the preset's data reads dataset files (its data config has a ``root``)."""
-    preset = yaml.safe_load((CONF / "experiment" / f"{experiment}.yaml").read_text())
-    data = next(d["override /data"] for d in preset["defaults"] if "override /data" in d)
-    return "root" in yaml.safe_load((CONF / "data" / f"{data}.yaml").read_text())
 
 
 EXPERIMENTS = sorted(config_names("experiment"))
 
 
-@pytest.fixture(scope="module")
-def fast_dev_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """Every preset that can run here, as one real multirun with debug=fast_dev_run."""
-    runnable = [e for e in EXPERIMENTS if DATASET_MIRROR.is_dir() or not needs_dataset_files(e)]
-    output_dir = tmp_path_factory.mktemp("presets") / "outputs"
-    output_dir.mkdir()
-    env = {"GLOSSARY_EXP_DATASET_MIRROR": str(DATASET_MIRROR), "GLOSSARY_EXP_DATA_DIR": str(data_cache())}
-    result = run_cli("-m", f"experiment={','.join(runnable)}", "debug=fast_dev_run", output_dir=output_dir,
-                     env=env if DATASET_MIRROR.is_dir() else None)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return {read_metrics(run)["overrides"][0].split("=", 1)[1]: read_metrics(run) for run in run_dirs(output_dir)}
-
-
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_preset_runs_fast_dev_run(fast_dev_runs: dict[str, dict], experiment: str) -> None:
-    if experiment not in fast_dev_runs and needs_dataset_files(experiment) and not DATASET_MIRROR.is_dir():
+def test_every_experiment_preset_fits_briefly(short_fits: dict[str, Path], experiment: str) -> None:
+    if experiment not in short_fits and needs_dataset_files(experiment) and not DATASET_MIRROR.is_dir():
         pytest.skip(f"no dataset mirror at {DATASET_MIRROR} (set GLOSSARY_EXP_DATASET_MIRROR) for {experiment}")
-    record = fast_dev_runs[experiment]
+    record = read_metrics(short_fits[experiment])
     assert record["status"] == "completed", record.get("error")
+    assert (short_fits[experiment] / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_fast_dev_run_runs_every_stage_and_offers_no_resume(cli) -> None:
+    result = cli("experiment=random_images", "debug=fast_dev_run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run,) = run_dirs(cli.output_dir)
+    assert read_metrics(run)["status"] == "completed" and "test/loss" in read_metrics(run)["metrics"]
+    assert "resume=" not in result.stdout
 
 
 def test_a_run_directory_holds_everything(cli) -> None:

@@ -47,8 +47,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         resumed = resume.resolve(cfg, overrides) if resuming else None
         if resumed is not None:
             cfg, record = resumed.cfg, _continued_record(resumed.record, overrides)
+        experiment = prepare(cfg, run_dir, resumed)  # reads, never writes: a refusal leaves every file as it was
         lock_run(run_dir, f"resume={resumed.ref}" if resumed else str(run_dir))
-        experiment = prepare(cfg, run_dir, resumed)
     except UsageError as err:
         unlock_run(run_dir)
         return _refuse(err, run_dir, {**record, "duration_s": time.time() - started}, resuming)
@@ -69,6 +69,8 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
     else:
         write_text_atomically(run_dir / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
     record["seed"], record["monitor"] = cfg.seed, list(experiment.monitor)
+    if cfg.ckpt_path:  # where its weights came from: a fit's start, or what test / predict evaluated
+        record["init_from" if cfg.task == "fit" else "checkpoint"] = str(cfg.ckpt_path)
     earlier = record.get("duration_s", 0.0)  # a resumed run's time before its interruption
     write_json(run_dir / METRICS_FILE, record)  # a killed run still shows up, as "running"
     if cfg.print_config:
@@ -82,8 +84,8 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
                       duration_s=earlier + time.time() - started)
         if interrupted:
             write_json(run_dir / METRICS_FILE, record)
-            if resume.resumable(run_dir, cfg) and not cfg.trainer.fast_dev_run:
-                print_resume_hint(run_dir)
+            if resume.resumable(run_dir, cfg) and not cfg.trainer.fast_dev_run and not _in_sweep():
+                print_resume_hint(run_dir)  # a sweep's jobs continue with the sweep (its callback says how)
             raise KeyboardInterrupt from err  # the CLI exits 128 + the signal; a sweep stops here
         if isinstance(err, UsageError) and not resumed and experiment.trainer.global_step == 0:
             return _refuse(err, run_dir, record, resuming=False)  # it never trained: nothing worth keeping

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,10 @@ class SweepCallback(Callback):
 
     def _summarize_at_exit(self) -> None:
         self._summarize(interrupted=True)
+        if self.sweep_dir is not None:
+            again = [a for a in sys.argv[1:] if not a.startswith("hydra.sweep.dir=")]
+            print(f"Continue it with: python -m glossary_exp {shlex.join(again)} hydra.sweep.dir={self.sweep_dir}",
+                  flush=True)
 
     def _summarize(self, interrupted: bool) -> list[dict[str, Any]]:
         """Print and write the summary; the jobs' rows it was made from."""

@@ -1,0 +1,125 @@
+"""Kills and signals: SIGKILL mid-checkpoint loses nothing, SIGTERM and Ctrl-C exit as shells expect (143, 130).
+
+Every run here is a real process; the checkpoints are a few MB (the CIFAR CNN and its Adam state),
+so a kill lands while one is being written.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import QUIET, read_metrics, run_cli, run_dirs
+from glossary_exp.checkpoints import load_checkpoint
+
+RUN = ("experiment=random_images", "seed=3", "trainer.max_epochs=5")
+KILLS = 4
+
+
+def start(args: tuple[str, ...], output_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "glossary_exp", *args, f"paths.output_dir={output_dir}", *QUIET]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **env}, start_new_session=True)
+
+
+def temp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
+
+
+def kill_during_a_checkpoint_write(process: subprocess.Popen[str], output_dir: Path, timeout: float = 120) -> bool:
+    """SIGKILL ``process`` the moment a new checkpoint temp file appears; whether one was there when it died."""
+    def writing() -> set[Path]:
+        return {p for p in temp_files(output_dir) if ".ckpt." in p.name}
+
+    stale = writing()  # left by the previous kill; this process removes them as it resumes
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        if writing() - stale:
+            process.kill()
+            process.wait(timeout=30)
+            return True
+        time.sleep(0.001)
+    process.kill()
+    process.wait(timeout=30)
+    return False
+
+
+@pytest.fixture(scope="module")
+def unbroken(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    output_dir = tmp_path_factory.mktemp("unbroken") / "outputs"
+    output_dir.mkdir()
+    result = run_cli(*RUN, output_dir=output_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return read_metrics(run_dirs(output_dir)[0])
+
+
+def test_sigkill_during_checkpoint_writes_loses_nothing(unbroken: dict, tmp_path: Path) -> None:
+    output_dir, system_temp = tmp_path / "outputs", tmp_path / "system_tmp"
+    system_temp.mkdir()
+    env = {"TMPDIR": str(system_temp)}  # where Lightning's own writer would stage checkpoints
+    process = start(RUN, output_dir, env)
+    deadline = time.time() + 120
+    while not list(output_dir.rglob("last.ckpt")) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)  # the first epoch's checkpoint, so there is a run to resume
+    landed = 0
+    for kill in range(KILLS):
+        landed += kill_during_a_checkpoint_write(process, output_dir)
+        (run_dir,) = run_dirs(output_dir)
+        last = run_dir / "checkpoints" / "last.ckpt"
+        load_checkpoint(last, str(last))  # whatever the kill interrupted, the checkpoint there is whole
+        if kill < KILLS - 1:
+            process = start((f"resume={run_dir}",), output_dir, env)
+    assert landed >= KILLS - 1, f"only {landed} of {KILLS} kills hit a checkpoint write"
+    finished = run_cli(f"resume={run_dir}", output_dir=output_dir, env=env)
+    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
+    assert temp_files(tmp_path) == []  # none left in the run directory, none in the system's temp directory
+    record = read_metrics(run_dir)
+    assert record["status"] == "completed" and record["seed"] == 3 and len(record["resumed"]) == KILLS
+    assert record["metrics"] == unbroken["metrics"]  # exactly the unbroken run's
+
+
+def test_sigterm_exits_143_records_the_interruption_and_says_how_to_continue(tmp_path: Path) -> None:
+    output_dir = tmp_path / "outputs"
+    process = start(RUN, output_dir, {})
+    deadline = time.time() + 120
+    while not list(output_dir.rglob("last.ckpt")) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 143, output[-2000:]
+    (run_dir,) = run_dirs(output_dir)
+    record = read_metrics(run_dir)
+    assert record["status"] == "interrupted" and record["error"] == "interrupted by SIGTERM"
+    assert f"Continue it with: python -m glossary_exp resume={run_dir.name[:26]}" in output
+    assert "Traceback" not in output
+
+
+def test_ctrl_c_of_a_grid_exits_130_and_keeps_the_finished_jobs(tmp_path: Path) -> None:
+    output_dir = tmp_path / "outputs"
+    grid = ("-m", "experiment=random_regression", "data.samples=20000", "trainer.max_epochs=3",
+            "optimizer.lr=0.01,0.005,0.002,0.001")
+    process = start(grid, output_dir, {})
+    deadline = time.time() + 180
+    while not list(output_dir.glob("*/multirun_*/1_*/metrics.json")) and time.time() < deadline:
+        assert process.poll() is None, process.communicate()[0][-3000:]
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends: the whole process group
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output[-3000:]
+    assert "Traceback" not in output and "the sweep was interrupted" in output
+    (sweep_dir,) = output_dir.glob("*/multirun_*")
+    statuses = [read_metrics(job)["status"] for job in sorted(p.parent for p in sweep_dir.glob("*/metrics.json"))]
+    assert statuses[0] == "completed" and "interrupted" in statuses
+    assert (sweep_dir / "summary.csv").is_file()
+
+
+def test_a_search_in_which_no_trial_completed_exits_non_zero(cli) -> None:
+    done = cli("-m", "hparams_search=sine_cubic", "hydra.sweeper.n_trials=2", "data.points=0")
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "error: no trial of the search completed (2 ran)" in done.stderr
