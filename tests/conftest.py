@@ -73,9 +73,16 @@ def run_in_process(*args: str, output_dir: Path, env: dict[str, str] | None = No
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    """Every file (with its md5) and directory under ``root``, hidden ones too: what a command must leave as it was."""
-    return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(root.rglob("*"))}
+    """Every file (with its md5) and directory under ``root``, hidden ones too: what a command must leave as it was.
+
+    A run's ``.lock`` counts by its presence only: a process that takes the lock writes its PID there.
+    """
+    def state(path: Path) -> str:
+        if path.is_dir():
+            return "dir"
+        return "lock" if path.name == ".lock" else hashlib.md5(path.read_bytes()).hexdigest()
+
+    return {str(p.relative_to(root)): state(p) for p in sorted(root.rglob("*"))}
 
 
 def data_cache() -> Path:

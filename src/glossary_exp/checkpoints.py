@@ -33,7 +33,15 @@ _REFUSED = re.compile(r"GLOBAL ([\w.]+)")  # "Unsupported global: GLOBAL x.y ...
 
 
 def load_checkpoint(path: str | Path, label: str, trust: bool = False) -> dict[str, Any]:
-    """The checkpoint at ``path`` on the CPU; ``label`` (e.g. ``ckpt_path=x.ckpt``) starts every error."""
+    """The Lightning checkpoint at ``path`` on the CPU; ``label`` (e.g. ``ckpt_path=x.ckpt``) starts every error."""
+    checkpoint = safe_load(path, label, trust)
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
+        raise CheckpointError(f"{label}: not a Lightning checkpoint (it holds no state_dict)")
+    return checkpoint
+
+
+def safe_load(path: str | Path, label: str, trust: bool = False) -> Any:
+    """``torch.load`` of ``path`` with the weights-only unpickler (full pickle only if ``trust``)."""
     try:
         with torch.serialization.safe_globals(list(EXTRA_SAFE_GLOBALS)), warnings.catch_warnings():
             # A crafted file in another pickle protocol makes torch warn before it refuses the file.
@@ -52,8 +60,6 @@ def load_checkpoint(path: str | Path, label: str, trust: bool = False) -> dict[s
         raise CheckpointError(f"{label}: not a readable checkpoint ({_reason(err)}; {TRUST_HINT})") from None
     except Exception as err:  # truncated, not a torch file, unreadable
         raise CheckpointError(f"{label}: not a readable checkpoint ({type(err).__name__}: {_first_line(err)})") from None
-    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
-        raise CheckpointError(f"{label}: not a Lightning checkpoint (it holds no state_dict)")
     return checkpoint
 
 
@@ -144,7 +150,8 @@ class SafeCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
         checkpoint = self._read.pop(str(Path(path).resolve()), None)
-        return checkpoint if checkpoint is not None else load_checkpoint(path, f"checkpoint {path}", self.trust)
+        # Not only Lightning checkpoints: ddp_spawn hands a worker's weights back to the main process this way.
+        return checkpoint if checkpoint is not None else safe_load(path, f"checkpoint {path}", self.trust)
 
 
 def _first_line(err: BaseException) -> str:

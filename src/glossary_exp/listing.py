@@ -1,21 +1,26 @@
-"""``python -m glossary_exp list [group]`` and ``--help``: what can be chosen, from the YAML alone.
+"""``python -m glossary_exp list [group]`` and ``--help``: what can be chosen.
 
-Answers from the config files (ours and those installed plugins contribute), so it never
-imports torch. Hydra's own ``--help`` asks for the options of every group, Hydra's included,
-rebuilding its config repository each time (over 2 s once launcher plugins are installed);
-this asks one repository for the groups users choose from.
+The groups' options come from the config files (ours and those installed plugins contribute), so
+``--help`` and ``list`` of a machine without third-party plugins never import torch. Hydra's own
+``--help`` asks for the options of every group, Hydra's included, rebuilding its config repository
+each time (over 2 s once launcher plugins are installed); this asks one repository for the groups
+users choose from. With third-party plugins installed, ``list`` imports them to say which load
+(that imports torch): a broken one is listed with its error.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from importlib.resources import files
 
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.object_type import ObjectType
 from omegaconf import OmegaConf
 
-from glossary_exp.registry import installed_plugins
+from glossary_exp.errors import nearest
+from glossary_exp.registry import config_entry_points, installed_plugins
 
 GROUPS = {
     "experiments": "experiment",
@@ -36,8 +41,9 @@ Usage:
   python -m glossary_exp experiment=<name> [group=option] [key=value ...]
   python -m glossary_exp -m experiment=<name> optimizer.lr=0.1,0.01     (a sweep)
   python -m glossary_exp list [experiments|models|datasets|...]        (what exists)
+  python -m glossary_exp summary <sweep dir> [--by key]                (a sweep's table, rebuilt)
   python -m glossary_exp experiment=<name> task=test ckpt_path=<run>/checkpoints/best.ckpt
-  python -m glossary_exp resume=<run id or run dir>                    (continue a run)
+  python -m glossary_exp resume=<run id or run dir>                    (continue an interrupted run)
   python -m glossary_exp --cfg job [overrides]                         (the composed config)
   python -m glossary_exp --hydra-help                                  (Hydra's own options)
 """
@@ -45,6 +51,13 @@ FOOTER = """\
 Runs are written to paths.output_dir (default ./outputs); view them with
   tensorboard --logdir outputs
 Set HYDRA_FULL_ERROR=1 to see a full traceback for an error."""
+LIST_USAGE = f"""\
+usage: python -m glossary_exp list [{'|'.join([*GROUPS, 'plugins'])} ...]
+
+Prints the options of each config group (or of the groups named), then the installed plugins:
+those that failed to load are listed under "broken plugins" with their error."""
+PACKAGE_DATA_HINT = ('add to its pyproject.toml: [tool.setuptools.package-data] {package} = ["conf/**/*.yaml"] '
+                     "(a regular install leaves out files that are not Python)")
 
 
 def group_options() -> dict[str, list[str]]:
@@ -54,19 +67,64 @@ def group_options() -> dict[str, list[str]]:
             for heading, group in GROUPS.items()}
 
 
+def plugin_report() -> tuple[list[str], list[str], list[str]]:
+    """(installed plugins, broken plugins, warnings about plugins' config packages)."""
+    installed = installed_plugins()
+    broken: list[str] = []
+    if installed:  # only then does listing import anything of torch's
+        from glossary_exp.registry import broken_plugins
+
+        broken = [str(plugin) for plugin in broken_plugins()]
+    warnings = []
+    for ep in config_entry_points():
+        try:
+            has_yaml = any(_yaml_files(files(ep.value)))
+        except (ImportError, TypeError) as err:
+            broken.append(f"{ep.name} = {ep.value} (configs): {type(err).__name__}: {err}")
+            continue
+        if not has_yaml:
+            package = ep.value.split(".")[0]
+            warnings.append(f"warning: plugin {ep.name}'s config package {ep.value} holds no YAML files; "
+                            + PACKAGE_DATA_HINT.format(package=package))
+    return installed, broken, warnings
+
+
+def _yaml_files(directory) -> list[object]:  # a Traversable
+    found = []
+    for entry in directory.iterdir():
+        if entry.is_dir():
+            found += _yaml_files(entry)
+        elif entry.name.endswith(".yaml"):
+            found.append(entry)
+    return found
+
+
 def list_main(argv: list[str]) -> int:
     """Print the options of each group (or of the groups named in ``argv``)."""
+    if any(arg in ("-h", "--help") for arg in argv):
+        return _print(lambda: print(LIST_USAGE))
     with initialize_config_module(config_module="glossary_exp.conf", version_base="1.3"):
         options = group_options()
-    options["plugins"] = installed_plugins()
-    wanted = argv or list(options)
-    unknown = [name for name in wanted if name not in options]
+    wanted = argv or [*options, "plugins"]
+    unknown = [name for name in wanted if name not in (*options, "plugins")]
     if unknown:
-        print(f"error: cannot list {', '.join(unknown)}; choose from: {', '.join(options)}", file=sys.stderr)
+        print(f"error: cannot list {', '.join(unknown)}{nearest(unknown[0], [*options, 'plugins'])}; choose from: "
+              f"{', '.join([*options, 'plugins'])}", file=sys.stderr)
         return 2
-    for heading in wanted:
-        print(f"{heading}: {', '.join(options[heading]) or '(none)'}")
-    return 0
+
+    def show() -> None:
+        for heading in wanted:
+            if heading != "plugins":
+                print(f"{heading}: {', '.join(options[heading]) or '(none)'}")
+        if "plugins" in wanted:
+            installed, broken, warnings = plugin_report()
+            print(f"plugins: {', '.join(installed) or '(none)'}")
+            if broken:
+                print(f"broken plugins: {'; '.join(broken)}")
+            for warning in warnings:
+                print(warning, file=sys.stderr)
+
+    return _print(show)
 
 
 def help_main() -> int:
@@ -74,11 +132,27 @@ def help_main() -> int:
     with initialize_config_module(config_module="glossary_exp.conf", version_base="1.3"):
         options = group_options()
         config = compose("config")
-    print(USAGE)
-    print("== Configuration groups ==  (group=option)")
-    for heading, group in GROUPS.items():
-        print(f"  {group}: {', '.join(options[heading]) or '(none)'}")
-    print("\n== Default config ==  (override any key: key=value)\n")
-    print(OmegaConf.to_yaml(config).rstrip())
-    print("\n" + FOOTER)
+
+    def show() -> None:
+        print(USAGE)
+        print("== Configuration groups ==  (group=option)")
+        for heading, group in GROUPS.items():
+            print(f"  {group}: {', '.join(options[heading]) or '(none)'}")
+        print("\n== Default config ==  (override any key: key=value)\n")
+        print(OmegaConf.to_yaml(config).rstrip())
+        print("\n" + FOOTER)
+
+    return _print(show)
+
+
+def _print(show: Callable[[], None]) -> int:
+    """Run ``show``; a reader that stops early (``| head``) ends it quietly, as for any Unix command."""
+    try:
+        show()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 0
     return 0

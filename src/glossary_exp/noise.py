@@ -25,10 +25,19 @@ SILENCED = (
 )
 
 
-def quiet_lightning() -> None:
-    """Silence :data:`SILENCED`; route Lightning's log through Hydra's handlers only, without its adverts."""
+def silence_warnings() -> None:
+    """Ignore exactly the warnings of :data:`SILENCED` in this process.
+
+    trainer.py calls it as it is imported, so processes that a launcher or ``ddp_spawn`` starts
+    (which import it to unpickle our callbacks) are as quiet as the command's own.
+    """
     for message, category in SILENCED:
         warnings.filterwarnings("ignore", message=message, category=category)
+
+
+def quiet_lightning() -> None:
+    """:func:`silence_warnings`; route Lightning's log through Hydra's handlers only, without its adverts."""
+    silence_warnings()
     lightning_log = logging.getLogger("lightning")
     lightning_log.handlers.clear()  # its own console handler would print every line twice
     # Filters apply only where a record starts, so on the logger that rank_zero_info uses.

@@ -62,12 +62,14 @@ def log_hparams(logger: Any, params: dict[str, Any], metric_names: tuple[str, ..
     placeholder value is written (Lightning's ``log_hyperparams(params, metrics)`` would
     log one as a scalar at step 0 and put a fake point into every chart).
     """
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    if not isinstance(logger, TensorBoardLogger):
+        return  # CSV, or Lightning's stand-in that logs nothing (fast_dev_run)
     logger.log_hyperparams(params)  # default_hp_metric=False: no hp_metric
-    if getattr(logger, "log_dir", None):  # Lightning wrote its own (empty) hparams.yaml as fit started
-        write_text_atomically(Path(logger.log_dir) / "hparams.yaml", OmegaConf.to_yaml(params))
-    writer = getattr(logger, "experiment", None)
-    if writer is None or not hasattr(writer, "file_writer"):
-        return  # not TensorBoard (e.g. CSV)
+    # Lightning wrote its own (empty) hparams.yaml as fit started.
+    write_text_atomically(Path(logger.log_dir) / "hparams.yaml", OmegaConf.to_yaml(params))
+    writer = logger.experiment
     from torch.utils.tensorboard.summary import hparams
 
     for summary in hparams(flatten(params), {name: 0.0 for name in metric_names}):

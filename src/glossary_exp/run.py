@@ -47,8 +47,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         resumed = resume.resolve(cfg, overrides) if resuming else None
         if resumed is not None:
             cfg, record = resumed.cfg, _continued_record(resumed.record, overrides)
-        experiment = prepare(cfg, run_dir, resumed)  # reads, never writes: a refusal leaves every file as it was
-        lock_run(run_dir, f"resume={resumed.ref}" if resumed else str(run_dir))
+        lock_run(run_dir, f"resume={resumed.ref}" if resumed else str(run_dir))  # before anything reads the run
+        experiment = prepare(cfg, run_dir, resumed)  # reads, never writes: a refusal leaves the files as they were
     except UsageError as err:
         unlock_run(run_dir)
         return _refuse(err, run_dir, {**record, "duration_s": time.time() - started}, resuming)
@@ -114,9 +114,10 @@ def execute(experiment: Experiment, run_dir: Path) -> dict[str, Any]:
         best = trainer.checkpoint_callback
         if best is not None and best.best_model_score is not None:
             metrics[f"best/{experiment.monitor[0]}"] = float(best.best_model_score)
-        if is_overridden("test_dataloader", datamodule) and not trainer.fast_dev_run:
-            trainer.test(model, datamodule=datamodule, ckpt_path="best" if experiment.has_val else None,
-                         verbose=False)
+        if is_overridden("test_dataloader", datamodule):
+            # fast_dev_run saves no checkpoint: it tests the weights it ends with, one batch.
+            best = experiment.has_val and not trainer.fast_dev_run
+            trainer.test(model, datamodule=datamodule, ckpt_path="best" if best else None, verbose=False)
             metrics.update(_numbers(trainer.callback_metrics))
     elif cfg.task == "test":
         trainer.test(model, datamodule=datamodule, ckpt_path=experiment.checkpoint, verbose=False)

@@ -21,7 +21,10 @@ from lightning.pytorch.strategies.launchers.subprocess_script import _Subprocess
 from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp.errors import ConfigError
+from glossary_exp.noise import silence_warnings
 from glossary_exp.rundir import CHECKPOINT_DIR, LAST_CHECKPOINT
+
+silence_warnings()  # here too, for the processes ddp_spawn and launchers start, which import this module
 
 
 class ModelCheckpoint(cb.ModelCheckpoint):
