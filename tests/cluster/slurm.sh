@@ -3,17 +3,20 @@
 #
 #   eval "$(tests/cluster/slurm.sh start /tmp/slurm)"   # installs slurm-wlm + munge if missing (root, apt)
 #   sbatch --wrap hostname ...                           # SLURM_CONF points at the state dir's config
-#   tests/cluster/slurm.sh status /tmp/slurm
-#   tests/cluster/slurm.sh stop /tmp/slurm
+#   tests/cluster/slurm.sh status /tmp/slurm             # exit 0 when munged, slurmctld and slurmd all run
+#   tests/cluster/slurm.sh stop /tmp/slurm               # cancels the jobs, stops the daemons by PID file
 #
-# start prints only `export NAME=value` lines on stdout (diagnostics go to stderr). Exit codes:
-#   0 done, 2 usage, 3 this machine cannot run the cluster: SLURM is missing and cannot be installed,
-#   or the hostname is not loopback (the one line says why: a test fixture skips with it), 4 a daemon did not start or the node did not become idle (log tails on
-#   stderr), 5 stop left a daemon running.
+# start is idempotent (a running cluster is left as it is) and prints only `export SLURM_CONF=...` on
+# stdout, diagnostics on stderr; munged's socket is named in slurm.conf (AuthInfo), so no other
+# variable is needed. Exit codes:
+#   0 done; 2 usage; 3 this machine cannot run the cluster: SLURM is missing and cannot be installed
+#   (not root, no apt-get, apt-get failed) or the hostname does not resolve to loopback; the one line
+#   on stderr says which, for a test fixture to skip with; 4 a daemon did not start or the node did
+#   not become idle within 60 s (log tails on stderr); 5 stop left a daemon running.
 # The daemons and srun listen on 127.0.0.1 only: CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
-# binds them to the address the hostname resolves to, so start refuses (exit 3) unless that is
-# loopback; the node's address is 127.0.0.1. munged has its own key and socket in the state dir, and
-# every command reads the state dir's slurm.conf (SLURM_CONF), never the system's /etc/slurm.
+# binds them to the address the hostname resolves to (hence exit 3 unless that is loopback), and the
+# node's address is 127.0.0.1. munged has its own key and socket in the state dir, and every command
+# reads the state dir's slurm.conf (SLURM_CONF), never the system's /etc/slurm.
 set -euo pipefail
 
 readonly NODE_TIMEOUT_S=60 STOP_TIMEOUT_S=30
@@ -37,9 +40,10 @@ have_slurm() {
 # Installs Debian's slurm-wlm and munge; exit 3 with the reason when this machine cannot.
 install_slurm() {
     have_slurm && return 0
-    [[ $(id -u) -eq 0 ]] || die 3 "SLURM is not installed and installing it needs root (apt-get install slurm-wlm munge)"
+    [[ $(id -u) -eq 0 ]] \
+        || die 3 "SLURM is not installed and installing it needs root (apt-get install slurm-wlm munge)"
     command -v apt-get >/dev/null || die 3 "SLURM is not installed and there is no apt-get to install it"
-    echo "slurm.sh: installing slurm-wlm and munge with apt-get (about 30 s)" >&2
+    echo "slurm.sh: installing slurm-wlm and munge with apt-get (5-30 s)" >&2
     local -a install=(apt-get install -y -q --no-install-recommends slurm-wlm munge)
     # Package lists present: try them first, so apt-get update runs at most once, and only if needed.
     if compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null \
@@ -74,12 +78,14 @@ free_port() {
     die 4 "no free TCP port in $1-$last"
 }
 
-# PID from a pid file when that process is alive, else nothing (status 1).
+# PID from a pid file (munged.pid, slurmctld.pid, slurmd.pid) when that daemon is alive under it, else
+# nothing (status 1): a stale file whose PID another process reuses names no daemon.
 live_pid() {
-    local pid
+    local pid name
+    name=$(basename "$1" .pid)
     [[ -s $1 ]] || return 1
     pid=$(<"$1")
-    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == "$name" ]] || return 1
     echo "$pid"
 }
 
@@ -104,7 +110,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$state/munge/munge.socket
+# cred_expire is also how long a requeued job waits before it may start again (default 120 s).
+AuthInfo=socket=$state/munge/munge.socket,cred_expire=10
 StateSaveLocation=$state/ctld
 SlurmdSpoolDir=$state/spool
 SlurmctldPidFile=$state/run/slurmctld.pid
@@ -122,15 +129,24 @@ JobCompType=jobcomp/none
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+# A job without --mem would otherwise hold all of the node's memory, and run alone.
+DefMemPerCPU=1024
 # Batch jobs may be requeued (scontrol requeue, submitit's preemption and timeout handling).
 JobRequeue=1
+# A job in partition urgent preempts debug's jobs: requeued, after their --signal (submitit's USR2) and
+# GraceTime seconds; without preempt_send_user_signal they would get SIGTERM only.
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
+SlurmctldParameters=preempt_send_user_signal
 ReturnToService=2
+MailProg=/bin/true
 # Short waits, so tests do not sit in them: seconds between SIGTERM and SIGKILL, idle scheduler passes.
 KillWait=5
 MinJobAge=60
 SchedulerParameters=sched_interval=5
 NodeName=$host NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$cpus RealMemory=$real_mb State=UNKNOWN
-PartitionName=debug Nodes=$host Default=YES MaxTime=1-00:00:00 State=UP
+PartitionName=debug Nodes=$host Default=YES MaxTime=1-00:00:00 State=UP PriorityTier=1 GraceTime=10
+PartitionName=urgent Nodes=$host MaxTime=1-00:00:00 State=UP PriorityTier=2 PreemptMode=OFF
 EOF
     cat >"$state/cgroup.conf" <<EOF
 # Not used for tracking (proctrack/linuxproc, task/none); slurmd still reads it.
