@@ -60,7 +60,7 @@ def test_a_loss_that_turns_infinite_is_recorded_and_explained(earlier_run: Path)
     result = run_cli("experiment=quadratic_gd", "optimizer.lr=2", output_dir=earlier_run)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "error: training loss became inf at step" in result.stderr
-    (run,) = [r for r in run_dirs(earlier_run) if "optimizer.lr-2" in r.name]
+    (run,) = [r for r in run_dirs(earlier_run) if r.name.endswith("_lr-2")]
     assert json.loads((run / "metrics.json").read_text())["status"] == "failed"
 
 

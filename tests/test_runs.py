@@ -40,7 +40,7 @@ def test_a_run_directory_holds_everything(cli) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     (run,) = run_dirs(cli.output_dir)
     assert run.parent.name == "random_regression"  # runs are grouped by experiment
-    assert "seed-5" in run.name and "trainer.max_epochs-2" in run.name  # named by their overrides
+    assert run.name.endswith("_max_epochs-2_samples-200_seed-5")  # named by their overrides, keys cut short
     for name in ("config.yaml", ".hydra/config.yaml", ".hydra/overrides.yaml", "metrics.json", "run.log",
                  "checkpoints/best.ckpt", "checkpoints/last.ckpt", "hparams.yaml"):
         assert (run / name).is_file(), name

@@ -45,7 +45,9 @@ def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
     record = read_metrics(run) or {}
     saved = OmegaConf.merge(OmegaConf.structured(Settings), OmegaConf.load(run / CONFIG_FILE))
     weights = run / CHECKPOINT_DIR / LAST_CHECKPOINT
-    changed = [o for o in overrides if override_key(o) not in RESUME_SETTINGS and not o.startswith("hydra.")]
+    # The run's own overrides are no change: a requeued sweep job resumes with the overrides it started with.
+    changed = [o for o in overrides if override_key(o) not in RESUME_SETTINGS and not o.startswith("hydra.")
+               and o not in record.get("overrides", [])]
     if changed:
         raise ConfigError(f"{label} continues the run with its own config, so {' '.join(changed)} cannot apply; "
                           f"to start a new run from its weights, give them with ckpt_path={weights}")

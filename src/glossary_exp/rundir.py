@@ -9,7 +9,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import secrets
 import shutil
 import time
@@ -19,6 +18,7 @@ from typing import Any, TextIO
 from omegaconf import OmegaConf
 
 from glossary_exp.atomic import write_text_atomically
+from glossary_exp.names import run_name, safe_name
 
 
 def new_stamp() -> str:
@@ -35,7 +35,6 @@ def renew_stamp() -> None:
     global STAMP
     STAMP = new_stamp()
     _existed_above.clear()
-MAX_NAME_CHARS = 120
 
 CONFIG_FILE = "config.yaml"  # the composed config with the seed actually used
 METRICS_FILE = "metrics.json"
@@ -49,14 +48,8 @@ _existed_above: dict[str, Path] = {}
 _locks: dict[str, TextIO] = {}
 
 
-def safe_name(text: str) -> str:
-    """``text`` usable as one path component: no separators or odd characters, bounded length."""
-    cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "_", str(text)).strip("_.")
-    return cleaned[:MAX_NAME_CHARS]
-
-
-def run_dir(output_dir: str, name: str, overrides: str, resume: str | None) -> str:
-    """``<output_dir>/<name>/<stamp>[_<overrides>]``, or the run being resumed.
+def run_dir(output_dir: str, name: str, overrides: list[str], resume: str | None) -> str:
+    """``<output_dir>/<name>/<stamp>[_<run name>]`` (:mod:`glossary_exp.names`), or the run being resumed.
 
     A ``resume`` that names no run gets a new directory like any run (where its error is
     recorded), never the named path: that may be any directory, or not exist at all.
@@ -64,7 +57,7 @@ def run_dir(output_dir: str, name: str, overrides: str, resume: str | None) -> s
     resumed = find_run(output_dir, str(resume)) if resume else None
     if resumed is not None:
         return str(resumed)
-    leaf = STAMP + (f"_{safe_name(overrides)}" if overrides else "")
+    leaf = "_".join(part for part in (STAMP, run_name(overrides)) if part)
     path = Path(output_dir) / safe_name(name) / leaf
     _existed_above.setdefault(os.path.abspath(path), _nearest_existing(path))
     return str(path)
@@ -150,8 +143,8 @@ def hydra_subdir(resume: str | None) -> str:
 
 
 def register_resolvers() -> None:
-    """Make ``${run_dir:...}``, ``${hydra_subdir:...}``, ``${stamp:}`` and ``${safe_name:...}`` available."""
-    for name, fn in {"run_dir": run_dir, "hydra_subdir": hydra_subdir,
+    """Make ``${run_dir:...}``, ``${run_name:...}``, ``${hydra_subdir:...}``, ``${stamp:}``, ``${safe_name:...}`` available."""
+    for name, fn in {"run_dir": run_dir, "run_name": run_name, "hydra_subdir": hydra_subdir,
                      "stamp": lambda: STAMP, "safe_name": safe_name}.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
