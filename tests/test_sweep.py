@@ -56,7 +56,7 @@ def test_grid_runs_every_job_and_tensorboard_sees_each(cli) -> None:
     # `tensorboard --logdir <sweep dir>`: one run per job, named by its overrides.
     multiplexer = EventMultiplexer().AddRunsFromDirectory(str(sweep_dir))
     assert set(multiplexer.Runs()) == {job.name for job in jobs}
-    assert any(job.name.endswith("_lr-0.001_optimizer-adam") for job in jobs)
+    assert any(job.name.startswith("3_lr-0.001_") and "_optimizer-adam_" in job.name for job in jobs)
     key_sets = []
     for job in jobs:
         hparams, metric_tags = read_hparams(job)
