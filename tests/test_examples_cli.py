@@ -37,7 +37,7 @@ def test_sine_cubic_tensorboard_has_loss_lr_plot_and_hparams(sine_run: tuple[str
     _, run_dir = sine_run
     events = read_events(run_dir)
     tags = events.Tags()
-    assert {"train/loss", "lr-SGD"} <= set(tags["scalars"])
+    assert {"train/loss", "lr"} <= set(tags["scalars"])
     assert "fit/sin_vs_cubic" in tags["images"]
     losses = [e.value for e in events.Scalars("train/loss")]
     assert losses[-1] < losses[0]

@@ -67,7 +67,7 @@ def test_step_scheduler_decays_the_logged_learning_rate(cli) -> None:
     result = cli(*SHORT, "trainer.max_epochs=3", "scheduler=step", "scheduler.step_size=1", "scheduler.gamma=0.5",
                  "trainer.log_every_n_steps=1")
     assert result.returncode == 0, result.stderr[-2000:]
-    lrs = sorted({round(e.value, 6) for e in read_events(run_dirs(cli.output_dir)[0]).Scalars("lr-SGD")},
+    lrs = sorted({round(e.value, 6) for e in read_events(run_dirs(cli.output_dir)[0]).Scalars("lr")},
                  reverse=True)
     assert lrs == [0.01, 0.005, 0.0025]
 
@@ -75,7 +75,7 @@ def test_step_scheduler_decays_the_logged_learning_rate(cli) -> None:
 def test_cosine_scheduler_with_default_t_max_spans_the_whole_run(cli) -> None:
     result = cli(*SHORT, "trainer.max_epochs=4", "scheduler=cosine", "trainer.log_every_n_steps=1")
     assert result.returncode == 0, result.stderr[-2000:]
-    lrs = [round(e.value, 6) for e in read_events(run_dirs(cli.output_dir)[0]).Scalars("lr-SGD")]
+    lrs = [round(e.value, 6) for e in read_events(run_dirs(cli.output_dir)[0]).Scalars("lr")]
     # T_max null -> max_epochs: 0.01 * (1 + cos(pi * epoch / 4)) / 2 for epochs 0..3
     assert sorted(set(lrs), reverse=True) == [0.01, 0.008536, 0.005, 0.001464]
 

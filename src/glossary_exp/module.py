@@ -34,7 +34,9 @@ class GlossaryModule(pl.LightningModule):
         self.optimizer_cfg: dict[str, Any] = {"name": "sgd", "lr": 0.01}
         self.scheduler_cfg: dict[str, Any] | None = None
         self.step_plan: StepPlan | None = None
-        self.logging_step = False  # under a step plan: whether this step's loss is logged
+        self.last_part = False  # under a step plan: whether this step is its batch's last
+        # Under a step plan: (tag, step, value) of the losses to log, which the plan writes at their own steps.
+        self.plan_points: list[tuple[str, int, torch.Tensor]] = []
 
     def use_optimization(self, optimizer: Mapping[str, Any], scheduler: Mapping[str, Any] | None) -> None:
         """Set the optimizer and scheduler configs that :meth:`configure_optimizers` builds."""
@@ -72,7 +74,7 @@ class GlossaryModule(pl.LightningModule):
         # Lightning sets _current_fx_name around every hook call, about 44 times a training step;
         # nn.Module.__setattr__'s parameter/buffer/module checks made that ~5% of a SimpleNN step.
         # These names are never a parameter, buffer or submodule, so plain assignment is equivalent.
-        if name in ("_current_fx_name", "logging_step"):
+        if name in ("_current_fx_name", "last_part"):
             object.__setattr__(self, name, value)
         else:
             super().__setattr__(name, value)
@@ -95,11 +97,11 @@ class GlossaryModule(pl.LightningModule):
         return {}
 
     def is_logging_step(self) -> bool:
-        """Whether this training step's logged values reach the logger."""
-        if self.step_plan is not None:
-            return self.logging_step
-        trainer, every = self.trainer, self.trainer.log_every_n_steps
-        return every > 0 and ((self.global_step + 1) % every == 0 or trainer.is_last_batch)  # 0: never, as Lightning
+        """Whether this training step's logged values reach the logger: every ``log_every_n_steps``, and an epoch's last."""
+        trainer, plan = self.trainer, self.step_plan
+        every = plan.log_every_n_steps if plan is not None else trainer.log_every_n_steps
+        last = trainer.is_last_batch and (plan is None or self.last_part)
+        return every > 0 and ((self.global_step + 1) % every == 0 or last)  # 0: never, as Lightning
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Random state too, so a resumed run draws the same dropout and shuffles as an unbroken one.
@@ -114,8 +116,13 @@ class GlossaryModule(pl.LightningModule):
 
         Training losses are logged only on the steps the logger writes (Lightning drops the
         others) and on an epoch's last step: ``self.log`` costs a good part of a small step.
+        Under a step plan Lightning writes once a batch, so the plan writes each step's loss at its
+        own step instead (:func:`glossary_exp.steps.take_steps`).
         """
         if stage == "train" and not self.is_logging_step():
+            return
+        if stage == "train" and self.step_plan is not None:
+            self.plan_points.append((f"{stage}/loss", self.global_step, loss.detach()))
             return
         self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=stage != "train",
                  prog_bar=True, batch_size=batch_size, sync_dist=stage != "train")
