@@ -123,19 +123,21 @@ def read_events(run_dir: Path):
     return accumulator
 
 
-def read_hparams(run_dir: Path) -> tuple[dict[str, object], list[str]]:
-    """(hyperparameters, metric tags) as TensorBoard's HParams dashboard reads them."""
+def read_hparams(run_dir: Path) -> dict[str, object]:
+    """The hyperparameters the run gave TensorBoard's HParams dashboard (its session start), read by TensorBoard's reader.
+
+    No run writes an experiment summary: TensorBoard builds the dashboard's columns from all runs in view.
+    """
     from tensorboard.plugins.hparams import plugin_data_pb2
 
     content = read_events(run_dir).PluginTagToContent("hparams")
+    assert "_hparams_/experiment" not in content, "a run's own experiment summary would fix the columns for all"
     start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
-    experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"])
     hparams = {}
     for key, value in start.session_start_info.hparams.items():
         kind = value.WhichOneof("kind")
         hparams[key] = getattr(value, kind) if kind else None
-    metrics = [info.name.tag for info in experiment.experiment.metric_infos]
-    return hparams, metrics
+    return hparams
 
 
 def config_names(group: str) -> set[str]:

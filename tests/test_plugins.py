@@ -54,6 +54,5 @@ def test_installed_plugin_runs_through_the_cli(installed_plugin: None, cli) -> N
         record = read_metrics(run_dir)
         assert record["status"] == "completed", record
         assert {"val/loss", "test/loss"} <= set(record["metrics"])
-    hparams, metrics = read_hparams(runs[-1])
-    assert hparams["model/name"] == "tiny_affine" and metrics == ["val/loss", "test/loss"]
+    assert read_hparams(runs[-1])["model/name"] == "tiny_affine"
 

@@ -60,7 +60,7 @@ def test_same_seed_same_metrics_and_a_chosen_seed_is_recorded(cli) -> None:
     assert isinstance(seed, int)
     auto_run = run_dirs(cli.output_dir)[-1]
     assert yaml.safe_load((auto_run / "config.yaml").read_text())["seed"] == seed
-    assert read_hparams(auto_run)[0]["seed"] == seed
+    assert read_hparams(auto_run)["seed"] == seed
 
 
 def test_step_scheduler_decays_the_logged_learning_rate(cli) -> None:

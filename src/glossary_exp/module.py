@@ -18,11 +18,30 @@ from glossary_exp.steps import StepPlan, take_steps
 
 
 class GlossaryModule(pl.LightningModule):
-    """Base model plugin. Subclasses define the network and ``training_step``.
+    """Base of every model plugin: define the network and ``training_step``; optimization comes from the config.
 
-    The CLI calls :meth:`use_optimization` with the ``optimizer`` and ``scheduler`` config
-    groups, so no model repeats optimizer code. ``hparam_metrics`` names the metrics shown
-    beside the hyperparameters in TensorBoard's HParams dashboard.
+    What a plugin relies on:
+
+    - **Constructor**: its keyword arguments are the settings of ``conf/model/<name>.yaml`` (or the
+      plugin's own config). Type hints are checked before anything is built (bool, int, float, str,
+      ``Literal[...]``, lists/tuples, mappings, Optional); settings named as in
+      ``glossary_exp.validate.RANGES`` (``hidden``, ``num_classes``, ``lr``...) are range-checked;
+      a ``ValueError`` it raises becomes a one-line config error naming the settings.
+    - **Batches**: whatever the datamodule yields; the built-in datamodules yield a tuple of tensors
+      ``(x, y, ...)`` of one batch. ``steps_per_execution > 1`` needs exactly that (it splits them).
+    - **training_step(batch, batch_idx)** returns the loss (a scalar tensor) and logs it with
+      :meth:`log_loss`. A loss that turns NaN or infinite stops the run with a clear error.
+      ``validation_step`` / ``test_step`` are optional; define them when the data has those splits.
+    - **Optimizer and scheduler**: built from the ``optimizer`` and ``scheduler`` groups by
+      :meth:`configure_optimizers`; do not override it unless the model needs something else.
+    - ``monitor``: (metric, mode) choosing the best checkpoint when the data has a validation
+      split (else ``train/loss``, min); a search's objective ``best/<metric>`` is its best value.
+    - ``hparam_metrics``: the metrics the model logs; ``callbacks.checkpoint.monitor`` may name any
+      of them that is logged during fit (not ``test/...``).
+    - ``task=predict`` calls ``predict_step`` on the data's predict split (the test split for
+      :class:`~glossary_exp.data.tensors.SplitTensorDataModule`) and saves its outputs to
+      ``<run dir>/predictions.pt``.
+    - :meth:`results`: learned values (a fitted weight) added to the run's final metrics.
     """
 
     hparam_metrics: tuple[str, ...] = ("train/loss",)
@@ -35,6 +54,8 @@ class GlossaryModule(pl.LightningModule):
         self.scheduler_cfg: dict[str, Any] | None = None
         self.step_plan: StepPlan | None = None
         self.last_part = False  # under a step plan: whether this step is its batch's last
+        self.first_loss: float | None = None  # the first and latest finite training losses seen, for the NaN message
+        self.last_loss: float | None = None
         # Under a step plan: (tag, step, value) of the losses to log, which the plan writes at their own steps.
         self.plan_points: list[tuple[str, int, torch.Tensor]] = []
 
@@ -74,7 +95,7 @@ class GlossaryModule(pl.LightningModule):
         # Lightning sets _current_fx_name around every hook call, about 44 times a training step;
         # nn.Module.__setattr__'s parameter/buffer/module checks made that ~5% of a SimpleNN step.
         # These names are never a parameter, buffer or submodule, so plain assignment is equivalent.
-        if name in ("_current_fx_name", "last_part"):
+        if name in ("_current_fx_name", "last_part", "first_loss", "last_loss"):
             object.__setattr__(self, name, value)
         else:
             super().__setattr__(name, value)
@@ -86,11 +107,29 @@ class GlossaryModule(pl.LightningModule):
         # Reading the loss waits for the device; on an accelerator, check only when the logger does.
         if loss.device.type != "cpu" and not self.is_logging_step():
             return
-        if not math.isfinite(float(loss.detach())):
-            raise NonFiniteLossError(
-                f"training loss became {float(loss)} at step {self.global_step} (epoch {self.current_epoch}); "
-                "try a smaller optimizer.lr"
-            )
+        value = float(loss.detach())
+        if math.isfinite(value):
+            self.first_loss = value if self.first_loss is None else self.first_loss
+            self.last_loss = value
+            return
+        raise NonFiniteLossError(self._why_not_finite(value))
+
+    def _why_not_finite(self, value: float) -> str:
+        """What is known about a loss that turned NaN or infinite: when, and what the weights and earlier losses say."""
+        where = f"training loss became {value} at step {self.global_step} (epoch {self.current_epoch})"
+        lr = self.optimizer_cfg.get("lr")
+        if self.last_loss is None:
+            return (f"{where}, before any update could change it: the model's or the data's own computation "
+                    "produces it (not the learning rate)")
+        # A NaN loss turns the weights NaN through its gradients; a diverging update makes them huge or infinite.
+        exploded = any(bool((w.isinf() | (w.abs() > 1e10)).any()) for w in self.parameters())
+        grew = self.first_loss is not None and abs(self.last_loss) > 10 * abs(self.first_loss)
+        if exploded or grew:
+            before = (f"growing from {self.first_loss:.4g} to {self.last_loss:.4g}" if grew
+                      else f"a loss of {self.last_loss:.4g} and an update that blew the weights up")
+            return f"{where}, after {before}: the updates diverged; try a smaller optimizer.lr (now {lr})"
+        return (f"{where}, after a loss of {self.last_loss:.4g} that was not growing: the model's or the data's own "
+                "computation produced it (a learning rate too large makes the loss grow first)")
 
     def results(self) -> dict[str, float]:
         """Learned values worth reporting beside the metrics (e.g. a fitted weight)."""
