@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,3 +169,49 @@ def short_fits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                      output_dir=output_dir, env=env if DATASET_MIRROR.is_dir() else None)
     assert result.returncode == 0, result.stderr[-3000:]
     return {read_metrics(run)["overrides"][0].split("=", 1)[1]: run for run in run_dirs(output_dir)}
+
+
+@contextlib.contextmanager
+def tensorboard_server(logdir: Path) -> Iterator[str]:
+    """TensorBoard's own server over ``logdir`` on 127.0.0.1 and a free port; its base URL. Stopped by its PID after."""
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    executable = shutil.which("tensorboard", path=str(Path(sys.executable).parent))
+    if executable is None:
+        pytest.skip("TensorBoard's server (the tensorboard command) is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([executable, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/data/runs", timeout=2).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    pytest.skip(f"TensorBoard's server did not start: {server.stderr.read()[-500:] if server.stderr else ''}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def get_json(url: str, body: dict | None = None) -> object:
+    """GET (or POST ``body``) a TensorBoard data API URL; the decoded JSON."""
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())

@@ -8,7 +8,7 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from conftest import read_events, read_metrics, run_cli, run_dirs
+from conftest import get_json, read_events, read_metrics, run_cli, run_dirs, tensorboard_server
 from glossary_exp.module import GlossaryModule
 from glossary_exp.steps import StepPlan, only_default_hooks
 
@@ -158,3 +158,6 @@ def test_a_resumed_run_shows_each_step_once(tmp_path: Path) -> None:
         steps = [step for step, _ in scalars(run, tag)]
         assert len(steps) == len(set(steps)), f"{tag}: a step shown twice"
         assert scalars(run, tag) == scalars(unbroken, tag), tag  # the same points as an unbroken run
+    with tensorboard_server(run) as url:  # and as TensorBoard's own server shows them
+        served = get_json(f"{url}/data/plugin/scalars/scalars?run=.&tag=train/loss")
+    assert [(step, pytest.approx(value)) for _, step, value in served] == scalars(unbroken, "train/loss")
