@@ -6,12 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import QUIET
+from test_plugins import install_into
 
 PYPROJECT = """\
 [build-system]
@@ -75,30 +75,27 @@ def build(root: Path, short: str, module: str, configs: dict[str, str]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def broken_plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def broken_plugins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """All four installed (regular installs, offline) into a directory of their own; the environment that sees them."""
     root = tmp_path_factory.mktemp("broken_plugins")
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     paths = [build(root, short, module, configs) for short, (module, configs) in PLUGINS.items()]
-    # Regular (not editable) installs, offline, as a user's pip install of a wheel would be.
-    subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "--no-index", *map(str, paths)], check=True)
-    try:
-        yield
-    finally:
-        subprocess.run([*pip, "uninstall", "-y", *map(distribution, PLUGINS)], check=True)
+    return install_into(root / "site", *paths)
 
 
-def glossary(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "glossary_exp", *args], capture_output=True, text=True, cwd=cwd)
+def glossary(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "glossary_exp", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env)
 
 
-def test_runs_that_do_not_use_a_broken_plugin_work(broken_plugins: None, tmp_path: Path) -> None:
-    result = glossary("experiment=quadratic_gd", f"paths.output_dir={tmp_path}", *QUIET, cwd=tmp_path)
+def test_runs_that_do_not_use_a_broken_plugin_work(broken_plugins: dict[str, str], tmp_path: Path) -> None:
+    result = glossary("experiment=quadratic_gd", f"paths.output_dir={tmp_path}", *QUIET, cwd=tmp_path,
+                      env=broken_plugins)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
 
 
-def test_list_names_the_broken_plugins_and_why(broken_plugins: None, tmp_path: Path) -> None:
-    result = glossary("list", cwd=tmp_path)
+def test_list_names_the_broken_plugins_and_why(broken_plugins: dict[str, str], tmp_path: Path) -> None:
+    result = glossary("list", cwd=tmp_path, env=broken_plugins)
     assert result.returncode == 0, result.stderr
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
     broken = lines["broken plugins"]
@@ -111,8 +108,9 @@ def test_list_names_the_broken_plugins_and_why(broken_plugins: None, tmp_path: P
     assert "simple_nn" in models and "clash_extra" not in models  # what the clashing plugin registered is withdrawn
 
 
-def test_asking_for_what_a_broken_plugin_provides_names_it(broken_plugins: None, tmp_path: Path) -> None:
-    result = glossary("model=gone_model", f"paths.output_dir={tmp_path / 'outputs'}", *QUIET, cwd=tmp_path)
+def test_asking_for_what_a_broken_plugin_provides_names_it(broken_plugins: dict[str, str], tmp_path: Path) -> None:
+    result = glossary("model=gone_model", f"paths.output_dir={tmp_path / 'outputs'}", *QUIET, cwd=tmp_path,
+                      env=broken_plugins)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == ("error: model 'gone_model' comes from plugin broken_import = "
                                      "broken_import_glossary_plugin.plugin (broken-import-glossary-plugin 0.0.1), "
@@ -121,21 +119,23 @@ def test_asking_for_what_a_broken_plugin_provides_names_it(broken_plugins: None,
     assert not (tmp_path / "outputs").exists()
 
 
-def test_a_built_in_name_stays_the_built_in(broken_plugins: None, tmp_path: Path) -> None:
+def test_a_built_in_name_stays_the_built_in(broken_plugins: dict[str, str], tmp_path: Path) -> None:
     code = "from glossary_exp import registry; print(registry.get('model', 'simple_nn').__module__)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True,
+                            env=broken_plugins)
     assert result.stdout.strip() == "glossary_exp.vision.mlp"
 
 
-def test_list_warns_of_a_plugin_installed_without_its_yaml(broken_plugins: None, tmp_path: Path) -> None:
-    result = glossary("list", cwd=tmp_path)
+def test_list_warns_of_a_plugin_installed_without_its_yaml(broken_plugins: dict[str, str], tmp_path: Path) -> None:
+    result = glossary("list", cwd=tmp_path, env=broken_plugins)
     assert ("warning: plugin yamlless's config package yamlless_glossary_plugin.conf holds no YAML files; add to its "
             "pyproject.toml: [tool.setuptools.package-data] yamlless_glossary_plugin = [\"conf/**/*.yaml\"]"
             in result.stderr)
 
 
-def test_a_yaml_syntax_error_is_one_line_with_file_line_and_column(broken_plugins: None, tmp_path: Path) -> None:
-    result = glossary("experiment=bad_yaml", f"paths.output_dir={tmp_path / 'outputs'}", *QUIET, cwd=tmp_path)
+def test_a_yaml_syntax_error_is_one_line_with_file_line_and_column(broken_plugins: dict[str, str], tmp_path: Path) -> None:
+    result = glossary("experiment=bad_yaml", f"paths.output_dir={tmp_path / 'outputs'}", *QUIET, cwd=tmp_path,
+                      env=broken_plugins)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: YAML syntax error in ") and "/conf/experiment/bad_yaml.yaml:4:1: " in line, line

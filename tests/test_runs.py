@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import DATASET_MIRROR, config_names, needs_dataset_files, read_events, read_hparams, read_metrics, run_dirs
+from conftest import (DATASET_MIRROR, config_names, needs_dataset_files, read_events, read_hparams, read_metrics,
+                      run_dirs)
+from glossary_exp.checkpoints import CHECKPOINT_GLOBALS, STORAGE_GLOBAL, checkpoint_globals, load_checkpoint
 
 
 SHORT = ("experiment=random_regression", "trainer.max_epochs=2", "data.samples=200")
@@ -25,6 +27,20 @@ def test_every_experiment_preset_fits_briefly(short_fits: dict[str, Path], exper
     record = read_metrics(short_fits[experiment])
     assert record["status"] == "completed", record.get("error")
     assert (short_fits[experiment] / "checkpoints" / "last.ckpt").is_file()
+
+
+def example_checkpoints(runs: dict[str, Path]) -> list[Path]:
+    return sorted(path for run in runs.values() for path in (run / "checkpoints").glob("*.ckpt"))
+
+
+def test_every_examples_checkpoints_hold_only_the_allowed_types_and_load(short_fits: dict[str, Path]) -> None:
+    checkpoints = example_checkpoints(short_fits)
+    assert len(checkpoints) >= 2 * len(short_fits)  # best and last of every preset that ran
+    for path in checkpoints:
+        names = checkpoint_globals(path)
+        assert {n for n in names if not STORAGE_GLOBAL.match(n)} <= CHECKPOINT_GLOBALS, path
+        checkpoint = load_checkpoint(path, str(path))  # weights-only, as every read by the framework
+        assert checkpoint["state_dict"] and "rng_states" in checkpoint
 
 
 def test_fast_dev_run_runs_every_stage_and_offers_no_resume(cli) -> None:
