@@ -124,7 +124,7 @@ def read_events(run_dir: Path):
 
 
 def read_hparams(run_dir: Path) -> dict[str, object]:
-    """The hyperparameters the run gave TensorBoard's HParams dashboard (its session start), read by TensorBoard's reader.
+    """The hyperparameters the run gave TensorBoard's HParams dashboard (its session start), by TensorBoard's reader.
 
     No run writes an experiment summary: TensorBoard builds the dashboard's columns from all runs in view.
     """
@@ -196,7 +196,8 @@ def tensorboard_server(logdir: Path) -> Iterator[str]:
                 break
             except OSError:
                 if server.poll() is not None or time.time() > deadline:
-                    pytest.skip(f"TensorBoard's server did not start: {server.stderr.read()[-500:] if server.stderr else ''}")
+                    reason = server.stderr.read()[-500:] if server.stderr else ""
+                    pytest.skip(f"TensorBoard's server did not start: {reason}")
                 time.sleep(0.2)
         yield url
     finally:
@@ -215,3 +216,32 @@ def get_json(url: str, body: dict | None = None) -> object:
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
+
+
+def fit_once(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Path:
+    """One completed run of the CLI with ``args`` in a directory of its own (for module fixtures); its run dir."""
+    output_dir = tmp_path_factory.mktemp("run") / "outputs"
+    output_dir.mkdir()
+    result = run_cli(*args, output_dir=output_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return run_dirs(output_dir)[0]
+
+
+def start_cli(*args: str, output_dir: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``python -m glossary_exp *args`` as a background process in a session of its own, output captured."""
+    cmd = [sys.executable, "-m", "glossary_exp", *args, f"paths.output_dir={output_dir}", *QUIET]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})}, start_new_session=True)
+
+
+def signal_after_first_checkpoint(process: subprocess.Popen[str], output_dir: Path, signum: int,
+                                  delay: float = 0.0, timeout: float = 300) -> str:
+    """Send ``signum`` once the run has written its first ``last.ckpt`` (and ``delay`` s more); its output."""
+    import time
+
+    deadline = time.time() + timeout
+    while not list(output_dir.rglob("last.ckpt")) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(delay)
+    process.send_signal(signum)
+    return process.communicate(timeout=120)[0]

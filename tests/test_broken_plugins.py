@@ -33,7 +33,8 @@ where = ["src"]
 {package_data}"""
 PLUGINS = {
     # Its module imports a package that is not installed; its YAML still names the model it would add.
-    "broken_import": ("import nonexistent_dependency_xyz  # noqa: F401\n", {"model/gone_model.yaml": "name: gone_model\n"}),
+    "broken_import": ("import nonexistent_dependency_xyz  # noqa: F401\n",
+                      {"model/gone_model.yaml": "name: gone_model\n"}),
     # Registers a model of its own, then one whose name a built-in has: neither is kept.
     "clashing": (textwrap.dedent("""\
         from glossary_exp.module import GlossaryModule
@@ -133,7 +134,8 @@ def test_list_warns_of_a_plugin_installed_without_its_yaml(broken_plugins: dict[
             in result.stderr)
 
 
-def test_a_yaml_syntax_error_is_one_line_with_file_line_and_column(broken_plugins: dict[str, str], tmp_path: Path) -> None:
+def test_a_yaml_syntax_error_is_one_line_with_file_line_and_column(broken_plugins: dict[str, str],
+                                                                    tmp_path: Path) -> None:
     result = glossary("experiment=bad_yaml", f"paths.output_dir={tmp_path / 'outputs'}", *QUIET, cwd=tmp_path,
                       env=broken_plugins)
     assert result.returncode == 2 and "Traceback" not in result.stderr

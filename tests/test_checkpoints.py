@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import read_metrics, run_cli, run_dirs, snapshot
+from conftest import fit_once, read_metrics, run_cli, run_dirs, snapshot
 
 MARKER = Path("/tmp/glossary_exp_test_checkpoint_ran")
 RUN = ("experiment=random_regression", "data.samples=200", "trainer.max_epochs=2")
@@ -26,11 +26,7 @@ class Payload:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output_dir = tmp_path_factory.mktemp("checkpoints") / "outputs"
-    output_dir.mkdir()
-    result = run_cli(*RUN, output_dir=output_dir)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return run_dirs(output_dir)[0]
+    return fit_once(tmp_path_factory, *RUN)
 
 
 def crafted(path: Path, good: Path) -> Path:

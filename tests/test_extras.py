@@ -32,5 +32,6 @@ def test_a_missing_extra_names_the_pip_extra(tmp_path: Path, arguments: tuple[st
     result = subprocess.run([sys.executable, "-m", "glossary_exp", "-m", *arguments, f"paths.output_dir={outputs}",
                              *QUIET], capture_output=True, text=True, env=env)
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
-    assert result.stderr == f"error: this needs {package}, which is not installed: pip install 'glossary-exp[{extra}]'\n"
+    expected = f"error: this needs {package}, which is not installed: pip install 'glossary-exp[{extra}]'\n"
+    assert result.stderr == expected
     assert not outputs.exists()  # no sweep directory either

@@ -60,3 +60,16 @@ def test_installed_plugin_runs_through_the_cli(installed_plugin: dict[str, str],
         assert {"val/loss", "test/loss"} <= set(record["metrics"])
     assert read_hparams(runs[-1])["model/name"] == "tiny_affine"
 
+
+
+def test_the_plugins_search_preset_from_the_readme_runs(installed_plugin: dict[str, str], cli) -> None:
+    done = cli("-m", "hparams_search=tiny", "hydra.sweeper.n_trials=2",
+               env={"PYTHONPATH": installed_plugin["PYTHONPATH"]})
+    assert done.returncode == 0, done.stderr[-3000:]
+    (sweep_dir,) = cli.output_dir.glob("tiny/multirun_*")
+    records = [read_metrics(job) for job in sorted(p.parent for p in sweep_dir.glob("*/metrics.json"))]
+    assert [r["status"] for r in records] == ["completed", "completed"]
+    assert "optimizer.lr=0.05" in records[0]["overrides"]  # the enqueued trial first
+    readme = (REPO / "README.md").read_text()
+    preset = (PACKAGE / "src" / "tiny_glossary_plugin" / "conf" / "hparams_search" / "tiny.yaml").read_text()
+    assert preset in readme  # the README shows this very file

@@ -8,7 +8,8 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from conftest import get_json, read_events, read_metrics, run_cli, run_dirs, tensorboard_server
+from conftest import (get_json, read_events, read_metrics, run_cli, run_dirs, signal_after_first_checkpoint, start_cli,
+                      tensorboard_server)
 from glossary_exp.module import GlossaryModule
 from glossary_exp.steps import StepPlan, only_default_hooks
 
@@ -134,23 +135,12 @@ def test_lightning_step_hooks_are_skipped_only_when_they_do_nothing(setting: dic
 def test_a_resumed_run_shows_each_step_once(tmp_path: Path) -> None:
     """Ctrl-C mid-fit, then resume: TensorBoard shows every step once, the interrupted epoch's points hidden."""
     import signal
-    import subprocess
-    import sys
-    import time
-
-    from conftest import QUIET
 
     args = (*RUN, "steps_per_execution=4", "trainer.max_epochs=8")
     unbroken = fit(tmp_path / "unbroken", *args[len(RUN):])
     output_dir = tmp_path / "outputs"
-    cmd = [sys.executable, "-m", "glossary_exp", *args, f"paths.output_dir={output_dir}", *QUIET]
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 120
-    while not list(output_dir.rglob("last.ckpt")) and process.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.3)  # into the next epoch, whose points the resumed run writes again
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=120)
+    # 0.3 s into the next epoch, whose points the resumed run writes again.
+    signal_after_first_checkpoint(start_cli(*args, output_dir=output_dir), output_dir, signal.SIGINT, delay=0.3)
     (run,) = run_dirs(output_dir)
     assert read_metrics(run)["status"] == "interrupted"
     assert run_cli(f"resume={run}", output_dir=output_dir).returncode == 0

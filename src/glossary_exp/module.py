@@ -136,7 +136,7 @@ class GlossaryModule(pl.LightningModule):
         return {}
 
     def is_logging_step(self) -> bool:
-        """Whether this training step's logged values reach the logger: every ``log_every_n_steps``, and an epoch's last."""
+        """Whether this step's logged values reach the logger: every ``log_every_n_steps``, and an epoch's last."""
         trainer, plan = self.trainer, self.step_plan
         every = plan.log_every_n_steps if plan is not None else trainer.log_every_n_steps
         last = trainer.is_last_batch and (plan is None or self.last_part)

@@ -78,7 +78,7 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def discard_new_run(run: Path) -> bool:
-    """Remove a run (or sweep) directory this process created, and the empty parents created with it; False if not ours."""
+    """Remove a run or sweep directory this process created, and the parents made with it; False if not ours."""
     run = Path(os.path.abspath(run))
     stop = _existed_above.get(str(run))
     if stop is None or not run.is_dir() or run == stop:
@@ -154,7 +154,9 @@ def register_resolvers() -> None:
     for name, fn in {"run_dir": run_dir, "sweep_dir": sweep_dir, "run_name": run_name, "hydra_subdir": hydra_subdir,
                      "stamp": lambda: STAMP, "safe_name": safe_name}.items():
         if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, fn)
+            # Cached: Hydra copies a sweep's resolved values into each job's config (copy_cache), so
+            # a launcher's worker process, with a stamp of its own, still names the sweep's directories.
+            OmegaConf.register_new_resolver(name, fn, use_cache=True)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ Split = tuple[torch.Tensor, ...]
 
 
 class TensorDataModule(pl.LightningDataModule):
-    """Training data only: subclasses return ``{"train": (x, y, ...)}`` from :meth:`make_splits` (see the subclass below)."""
+    """Training data only: subclasses return ``{"train": (x, y, ...)}`` from :meth:`make_splits` (as below)."""
 
     def __init__(self, batch_size: int, passes: int = 1, shuffle: bool = False) -> None:
         super().__init__()
