@@ -245,3 +245,14 @@ def signal_after_first_checkpoint(process: subprocess.Popen[str], output_dir: Pa
     time.sleep(delay)
     process.send_signal(signum)
     return process.communicate(timeout=120)[0]
+
+
+def assert_no_noise(result: subprocess.CompletedProcess[str]) -> None:
+    """None of the Lightning messages glossary_exp silences (noise.py) reached the user."""
+    import re
+
+    from glossary_exp.noise import SILENCED
+
+    output = result.stdout + result.stderr
+    for message, _ in SILENCED:
+        assert not re.search(message, output), f"printed: {message}"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import fit_once, read_events, read_metrics, run_cli, run_dirs, signal_after_first_checkpoint, start_cli
+from conftest import (assert_no_noise, fit_once, read_events, read_metrics, run_cli, run_dirs,
+                      signal_after_first_checkpoint, start_cli)
 
 # Big enough that an epoch takes a moment, so Ctrl-C lands between two epochs' checkpoints.
 RUN = ("experiment=random_regression", "seed=7", "trainer.max_epochs=4", "data.samples=60000",
@@ -56,6 +57,7 @@ def test_test_and_predict_from_a_checkpoint(unbroken: Path, cli) -> None:
     best = unbroken / "checkpoints" / "best.ckpt"
     test = cli(*RUN, "task=test", f"ckpt_path={best}")
     assert test.returncode == 0, test.stderr[-2000:]
+    assert_no_noise(test)  # "The dirpath has changed" of a checkpoint from another run, among others
     (test_run,) = run_dirs(cli.output_dir)
     assert read_metrics(test_run)["metrics"]["test/loss"] == pytest.approx(
         read_metrics(unbroken)["metrics"]["test/loss"], rel=1e-6)

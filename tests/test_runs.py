@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import (DATASET_MIRROR, config_names, needs_dataset_files, read_events, read_hparams, read_metrics,
-                      run_dirs)
+from conftest import (DATASET_MIRROR, assert_no_noise, config_names, needs_dataset_files, read_events, read_hparams,
+                      read_metrics, run_dirs)
 from glossary_exp.checkpoints import CHECKPOINT_GLOBALS, STORAGE_GLOBAL, checkpoint_globals, load_checkpoint
 
 
@@ -63,6 +63,7 @@ def test_a_run_directory_holds_everything(cli) -> None:
     assert list(run.glob("events.out.tfevents.*"))
     assert yaml.safe_load((run / "config.yaml").read_text())["seed"] == 5
     assert "Final metrics:" in result.stdout and f"Run directory: {run}" in result.stdout
+    assert_no_noise(result)  # two checkpoint callbacks, the srun hint, torch's LeafSpec deprecation...
     assert "test/loss" in (run / "run.log").read_text() or "Trainer.fit" in (run / "run.log").read_text()
 
 
