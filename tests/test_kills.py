@@ -18,7 +18,7 @@ from conftest import fit_once, read_metrics, run_cli, run_dirs, signal_after_fir
 from glossary_exp.checkpoints import load_checkpoint
 
 RUN = ("experiment=random_images", "seed=3", "trainer.max_epochs=5")
-KILLS = 4
+KILLS = 3
 
 
 def temp_files(root: Path) -> list[Path]:

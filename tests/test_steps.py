@@ -136,7 +136,7 @@ def test_a_resumed_run_shows_each_step_once(tmp_path: Path) -> None:
     """Ctrl-C mid-fit, then resume: TensorBoard shows every step once, the interrupted epoch's points hidden."""
     import signal
 
-    args = (*RUN, "steps_per_execution=4", "trainer.max_epochs=8")
+    args = (*RUN, "steps_per_execution=4", "trainer.max_epochs=5")
     unbroken = fit(tmp_path / "unbroken", *args[len(RUN):])
     output_dir = tmp_path / "outputs"
     # 0.3 s into the next epoch, whose points the resumed run writes again.
