@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glossary_exp.sweep.settings import SEARCH_TARGET
+
 if TYPE_CHECKING:
     import optuna
 
@@ -28,7 +30,5 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
 
 def search_settings(hydra_cfg: Any) -> Any | None:
     """The ``hydra.sweeper`` node when this job is a trial of a ``glossary_optuna`` search."""
-    from hydra_plugins.glossary_optuna.sweeper import TARGET
-
     sweeper = hydra_cfg.get("sweeper")
-    return sweeper if sweeper is not None and sweeper.get("_target_") == TARGET else None
+    return sweeper if sweeper is not None and sweeper.get("_target_") == SEARCH_TARGET else None
