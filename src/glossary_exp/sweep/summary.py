@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from glossary_exp.rundir import METRICS_FILE, read_metrics
+from glossary_exp.rundir import METRICS_FILE, held, read_metrics
 from glossary_exp.sweep.study import search_settings
 
 SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
@@ -41,7 +41,10 @@ def row_of(run_dir: Path) -> dict[str, Any]:
     if overrides is None and (run_dir / ".hydra" / "overrides.yaml").is_file():
         overrides = list(OmegaConf.load(run_dir / ".hydra" / "overrides.yaml"))
     metrics = {k: float(v) for k, v in (record.get("metrics") or {}).items() if isinstance(v, (int, float))}
-    return {"job": _job_number(run_dir), "status": record.get("status", "no record"), **metrics,
+    status = record.get("status", "no record")
+    if status == "running" and not held(run_dir):
+        status = "interrupted"  # its process died (a killed sweep): nothing holds the run's lock
+    return {"job": _job_number(run_dir), "status": status, **metrics,
             "duration_s": record.get("duration_s"), "overrides": list(overrides or []),
             "run_dir": str(run_dir), "error": record.get("error", ""), "_monitor": record.get("monitor")}
 
