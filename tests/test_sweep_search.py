@@ -15,12 +15,13 @@ from hydra import compose, initialize_config_module
 from optuna.trial import TrialState
 
 from conftest import QUIET, read_metrics
-from glossary_exp.sweep.search import search_space
+from glossary_exp.sweep.space import search_space
 from glossary_exp.sweep.study import INTERRUPTED
 
 # seed=0: every trial starts from the same cubic, so the losses (and what is pruned) are repeatable.
 SEARCH = ("hparams_search=sine_cubic", "seed=0", "hydra.sweeper.sampler.seed=0")
-PRESETS = sorted(p.stem for p in Path(__file__).parents[1].glob("src/glossary_exp/conf/hparams_search/*.yaml"))
+PRESETS = sorted(p.stem for p in Path(__file__).parents[1].glob("src/glossary_exp/conf/hparams_search/*.yaml")
+                 if p.stem != "grid")  # the default: a grid, not a search
 
 
 def load_study(sweep_dir: Path) -> optuna.Study:
