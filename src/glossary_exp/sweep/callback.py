@@ -62,7 +62,7 @@ class SweepCallback(Callback):
 
     def _summarize_at_exit(self) -> None:
         self._summarize(interrupted=True)
-        if self.sweep_dir is not None:
+        if self.sweep_dir is not None and self.sweep_dir.is_dir():  # else the sweep stopped before it began
             again = [a for a in sys.argv[1:] if not a.startswith("hydra.sweep.dir=")]
             print(f"Continue it with: python -m glossary_exp {shlex.join(again)} hydra.sweep.dir={self.sweep_dir}",
                   flush=True)
