@@ -76,8 +76,7 @@ def _alive(pid: int) -> bool:
 
 def claim(trial: optuna.Trial) -> None:
     """Mark a trial this process just asked for as its own, beating from now."""
-    trial.set_user_attr(OWNER, me())
-    trial.set_user_attr(HEARTBEAT, time.time())
+    trial.set_user_attr(OWNER, me())  # its first heartbeat is its start time
 
 
 def fail_uncounted(study: optuna.Study, frozen: FrozenTrial, why: str, rerun: bool) -> bool:
