@@ -91,6 +91,7 @@ class Search:
     def _run_workers(self, workers: int, study: optuna.Study, space: dict[str, BaseDistribution],
                      fixed: list[str], returns: list[list[JobReturn]]) -> None:
         """The workers: this thread alone for one (so Ctrl-C stops its job as before), else one thread each."""
+        threads: list[threading.Thread] = []
         try:
             if workers == 1:
                 self._work(study, space, fixed, returns)
@@ -109,6 +110,9 @@ class Search:
             with self.lock:
                 for trial in self.heartbeat.running():
                     fail_uncounted(study, study.get_trials(deepcopy=False)[trial.number], "the sweep stopped", True)
+            deadline = time.time() + 10
+            for thread in threads:  # their jobs got the Ctrl-C too: let each launch end and clean up its own files
+                thread.join(max(0.0, deadline - time.time()))
             raise
 
     def _work(self, study: optuna.Study, space: dict[str, BaseDistribution], fixed: list[str],
