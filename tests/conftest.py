@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,19 +123,21 @@ def read_events(run_dir: Path):
     return accumulator
 
 
-def read_hparams(run_dir: Path) -> tuple[dict[str, object], list[str]]:
-    """(hyperparameters, metric tags) as TensorBoard's HParams dashboard reads them."""
+def read_hparams(run_dir: Path) -> dict[str, object]:
+    """The hyperparameters the run gave TensorBoard's HParams dashboard (its session start), by TensorBoard's reader.
+
+    No run writes an experiment summary: TensorBoard builds the dashboard's columns from all runs in view.
+    """
     from tensorboard.plugins.hparams import plugin_data_pb2
 
     content = read_events(run_dir).PluginTagToContent("hparams")
+    assert "_hparams_/experiment" not in content, "a run's own experiment summary would fix the columns for all"
     start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
-    experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"])
     hparams = {}
     for key, value in start.session_start_info.hparams.items():
         kind = value.WhichOneof("kind")
         hparams[key] = getattr(value, kind) if kind else None
-    metrics = [info.name.tag for info in experiment.experiment.metric_infos]
-    return hparams, metrics
+    return hparams
 
 
 def config_names(group: str) -> set[str]:
@@ -167,3 +169,90 @@ def short_fits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                      output_dir=output_dir, env=env if DATASET_MIRROR.is_dir() else None)
     assert result.returncode == 0, result.stderr[-3000:]
     return {read_metrics(run)["overrides"][0].split("=", 1)[1]: run for run in run_dirs(output_dir)}
+
+
+@contextlib.contextmanager
+def tensorboard_server(logdir: Path) -> Iterator[str]:
+    """TensorBoard's own server over ``logdir`` on 127.0.0.1 and a free port; its base URL. Stopped by its PID after."""
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    executable = shutil.which("tensorboard", path=str(Path(sys.executable).parent))
+    if executable is None:
+        pytest.skip("TensorBoard's server (the tensorboard command) is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([executable, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/data/runs", timeout=2).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    reason = server.stderr.read()[-500:] if server.stderr else ""
+                    pytest.skip(f"TensorBoard's server did not start: {reason}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def get_json(url: str, body: dict | None = None) -> object:
+    """GET (or POST ``body``) a TensorBoard data API URL; the decoded JSON."""
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def fit_once(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Path:
+    """One completed run of the CLI with ``args`` in a directory of its own (for module fixtures); its run dir."""
+    output_dir = tmp_path_factory.mktemp("run") / "outputs"
+    output_dir.mkdir()
+    result = run_cli(*args, output_dir=output_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return run_dirs(output_dir)[0]
+
+
+def start_cli(*args: str, output_dir: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``python -m glossary_exp *args`` as a background process in a session of its own, output captured."""
+    cmd = [sys.executable, "-m", "glossary_exp", *args, f"paths.output_dir={output_dir}", *QUIET]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})}, start_new_session=True)
+
+
+def signal_after_first_checkpoint(process: subprocess.Popen[str], output_dir: Path, signum: int,
+                                  delay: float = 0.0, timeout: float = 300) -> str:
+    """Send ``signum`` once the run has written its first ``last.ckpt`` (and ``delay`` s more); its output."""
+    import time
+
+    deadline = time.time() + timeout
+    while not list(output_dir.rglob("last.ckpt")) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(delay)
+    process.send_signal(signum)
+    return process.communicate(timeout=120)[0]
+
+
+def assert_no_noise(result: subprocess.CompletedProcess[str]) -> None:
+    """None of the Lightning messages glossary_exp silences (noise.py) reached the user."""
+    import re
+
+    from glossary_exp.noise import SILENCED
+
+    output = result.stdout + result.stderr
+    for message, _ in SILENCED:
+        assert not re.search(message, output), f"printed: {message}"

@@ -71,7 +71,8 @@ ADAM = "optimizer=adam"
 # (arguments, what the message must contain). {name} is replaced by the workspace path of that name.
 BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     # Unknown options and keys, answered with the nearest
-    (("experiment=linear_regresion",), "experiment=linear_regresion is not an option (did you mean linear_regression?)"),
+    (("experiment=linear_regresion",),
+     "experiment=linear_regresion is not an option (did you mean linear_regression?)"),
     (("experiment=no_such_thing",), "experiment=no_such_thing is not an option; choose one of: cifar10_cnn"),
     (("model=nope",), "model=nope is not an option"),
     (("data=mnistt",), "data=mnistt is not an option (did you mean mnist?)"),
@@ -91,15 +92,19 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("accelerator.device=2",), "accelerator.device is not a setting (did you mean accelerator.devices?)"),
     (("seeed=1",), "seeed is not a setting (did you mean seed?)"),
     (("+seeed=1",), "seeed is not a setting (did you mean seed?)"),
-    (("+callbacks.progressbar=false",), "callbacks.progressbar is not a setting (did you mean callbacks.progress_bar?)"),
+    (("+callbacks.progressbar=false",),
+     "callbacks.progressbar is not a setting (did you mean callbacks.progress_bar?)"),
     (("+paths.cache=x",), "paths.cache is not a setting"),
     (("+accelerator.nodes=2",), "accelerator.nodes is not a setting"),
     (("+logger.level=1",), "logger.level is not a setting"),
     ((RR, "+model.hiden=3"), "model.hiden is not a setting of model random_regression (did you mean model.hidden?)"),
     ((RR, "+data.sampels=10"), "data.sampels is not a setting of data random_regression (did you mean data.samples?)"),
-    ((ADAM, "+optimizer.betaz=[0.9,0.9]"), "optimizer.betaz is not a setting of torch.optim.Adam (did you mean optimizer.betas?)"),
-    (("+trainer.max_epoch=3",), "trainer.max_epoch is not a setting of Lightning's Trainer (did you mean trainer.max_epochs?)"),
-    (("scheduler=step", "+scheduler.gama=0.5"), "scheduler.gama is not a setting of torch's StepLR (did you mean scheduler.gamma?)"),
+    ((ADAM, "+optimizer.betaz=[0.9,0.9]"),
+     "optimizer.betaz is not a setting of torch.optim.Adam (did you mean optimizer.betas?)"),
+    (("+trainer.max_epoch=3",),
+     "trainer.max_epoch is not a setting of Lightning's Trainer (did you mean trainer.max_epochs?)"),
+    (("scheduler=step", "+scheduler.gama=0.5"),
+     "scheduler.gama is not a setting of torch's StepLR (did you mean scheduler.gamma?)"),
     (("model.name=nope",), "model.name='nope' is not a registered model"),
     (("data.name=sine_cubicc",), "data.name='sine_cubicc' is not a registered data (did you mean sine_cubic?)"),
     # Overrides Hydra cannot parse
@@ -124,13 +129,15 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("callbacks.early_stopping_patience=-1",), "callbacks.early_stopping_patience must be >= 0, got -1"),
     (("callbacks.early_stopping_patience=2.5",), "callbacks.early_stopping_patience must be a whole number or null"),
     (("callbacks.checkpoint.mode=maximum",), "callbacks.checkpoint.mode='maximum' is not allowed (did you mean max?)"),
-    ((RR, "callbacks.checkpoint.monitor=val/acc"), "callbacks.checkpoint.monitor='val/acc' is not a metric this run logs"),
+    ((RR, "callbacks.checkpoint.monitor=val/acc"),
+     "callbacks.checkpoint.monitor='val/acc' is not a metric this run logs"),
     ((RR, "callbacks.checkpoint.monitor=test/loss"), "callbacks.checkpoint.monitor='test/loss' is not a metric"),
     (("task=evaluate",), "task='evaluate' is not allowed; choose one of: fit, test, predict"),
     (("task=tst",), "task='tst' is not allowed (did you mean test?)"),
     (("task=test",), "task=test needs ckpt_path=<file.ckpt>"),
     (("task=predict",), "task=predict needs ckpt_path=<file.ckpt>"),
-    (("experiment=linear_regression", "task=test", "ckpt_path={good}"), "task=test needs a test split, and data=linear_regression has none"),
+    (("experiment=linear_regression", "task=test", "ckpt_path={good}"),
+     "task=test needs a test split, and data=linear_regression has none"),
     (("experiment=sine_cubic", "task=predict", "ckpt_path={good}"), "task=predict needs a predict split"),
     (("logger.name=wandb",), "logger='wandb' is not allowed; choose one of: tensorboard, csv"),
     # Trainer settings, against Lightning's Trainer signature
@@ -170,14 +177,17 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("optimizer.nesterov=maybe",), "optimizer.nesterov must be true or false, got 'maybe'"),
     (("optimizer.nesterov=true",), "optimizer.nesterov=True refused by torch: Nesterov momentum requires a momentum"),
     ((ADAM, "optimizer.betas=0.9"), "optimizer.betas must be a list of 2 numbers, got 0.9"),
-    ((ADAM, "optimizer.betas=[1.5,0.9]"), "optimizer.betas=[1.5, 0.9] refused by torch: Invalid beta parameter at index 0"),
+    ((ADAM, "optimizer.betas=[1.5,0.9]"),
+     "optimizer.betas=[1.5, 0.9] refused by torch: Invalid beta parameter at index 0"),
     ((ADAM, "optimizer.betas=[0.9]"), "optimizer.betas must be a list of 2 numbers, got [0.9]"),
     ((ADAM, "+optimizer.eps=-1"), "optimizer.eps must be > 0, got -1"),
     (("optimizer.fused=yes",), "optimizer.fused must be true or false or null, got 'yes'"),
-    (("optimizer.fused=true", "optimizer.foreach=true"), "optimizer.fused=true and optimizer.foreach=true exclude each other"),
+    (("optimizer.fused=true", "optimizer.foreach=true"),
+     "optimizer.fused=true and optimizer.foreach=true exclude each other"),
     (("optimizer.name=rmsprop",), "optimizer.name='rmsprop' is not allowed; choose one of: sgd, adam, adamw"),
     # Schedulers
-    (("scheduler=step", "scheduler.interval=hour"), "scheduler.interval='hour' is not allowed; choose one of: epoch, step"),
+    (("scheduler=step", "scheduler.interval=hour"),
+     "scheduler.interval='hour' is not allowed; choose one of: epoch, step"),
     (("scheduler=step", "scheduler.step_size=0"), "scheduler.step_size must be >= 1, got 0"),
     (("scheduler=step", "scheduler.gamma=-1"), "scheduler.gamma must be > 0, got -1"),
     (("scheduler=cosine", "scheduler.T_max=0"), "scheduler.T_max must be >= 1, got 0"),
@@ -196,7 +206,8 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     ((RR, "data.test_fraction=1.5"), "data.test_fraction must be > 0 and < 1, got 1.5"),
     ((RR, "data.val_fraction=0.6", "data.test_fraction=0.6"), "data.val_fraction + data.test_fraction must be below 1"),
     ((RR, "data.noise=-1"), "data.noise must be >= 0, got -1"),
-    (("experiment=sine_cubic", "model.gradients=numeric"), "model.gradients must be one of autograd, manual, got 'numeric'"),
+    (("experiment=sine_cubic", "model.gradients=numeric"),
+     "model.gradients must be one of autograd, manual, got 'numeric'"),
     (("experiment=sine_cubic", "data.points=0"), "data.points must be >= 1, got 0"),
     (("experiment=sine_cubic", "data.steps=0"), "data.steps must be >= 1, got 0"),
     (("experiment=sine_cubic", "model.plot=sometimes"), "model.plot must be true or false, got 'sometimes'"),
@@ -204,7 +215,8 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("experiment=quadratic_gd", "model.start=abc"), "model.start must be a finite number, got 'abc'"),
     (("experiment=quadratic_gd", "model.print_every=0"), "model.print_every must be >= 1, got 0"),
     (("experiment=random_images", "data.num_classes=0"), "data.num_classes must be >= 1, got 0"),
-    (("experiment=random_images", "+data.transforms.hflip=2"), "data.transforms.hflip is a probability in [0, 1], got 2"),
+    (("experiment=random_images", "+data.transforms.hflip=2"),
+     "data.transforms.hflip is a probability in [0, 1], got 2"),
     (("experiment=random_images", "data.transforms.hflip=2"), "data.transforms.hflip is not a setting"),
     (("experiment=random_images", "+data.transforms.blur=1"), "data.transforms.blur is not a transform"),
     (("experiment=random_images", "data.size=0"), "data.size must be >= 1, got 0"),
@@ -215,15 +227,18 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("experiment=mnist_mlp", "paths.dataset_mirror=null", "data.download=false", "paths.data_dir={files}/empty"),
      "MNIST not found"),
     # Paths: nothing is ever written into the dataset mirror; an output directory that cannot be one
-    (("paths.dataset_mirror={mirror}", "paths.data_dir={mirror}"), "paths.data_dir={mirror} lies inside the read-only dataset mirror"),
+    (("paths.dataset_mirror={mirror}", "paths.data_dir={mirror}"),
+     "paths.data_dir={mirror} lies inside the read-only dataset mirror"),
     (("paths.dataset_mirror={mirror}", "paths.data_dir={mirror}/cache"), "lies inside the read-only dataset mirror"),
-    (("experiment=mnist_mlp", "paths.dataset_mirror={mirror}", "data.root={mirror}/MNIST"), "data.root={mirror}/MNIST lies inside"),
+    (("experiment=mnist_mlp", "paths.dataset_mirror={mirror}", "data.root={mirror}/MNIST"),
+     "data.root={mirror}/MNIST lies inside"),
     # Checkpoints: missing, unreadable, of another model, or asking to run code
     ((RR, "task=test", "ckpt_path=/no/such.ckpt"), "ckpt_path=/no/such.ckpt: no such file"),
     ((RR, "task=test", "ckpt_path={files}"), "is a directory, not a checkpoint file"),
     ((RR, "task=test", "ckpt_path={files}/truncated.ckpt"), "truncated.ckpt: not a readable checkpoint"),
     ((RR, "task=test", "ckpt_path={files}/text.ckpt"), "text.ckpt: not a readable checkpoint"),
-    ((RR, "task=test", "ckpt_path={files}/crafted.ckpt"), "asks to load posix.system, which no checkpoint needs: refused"),
+    ((RR, "task=test", "ckpt_path={files}/crafted.ckpt"),
+     "asks to load posix.system, which no checkpoint needs: refused"),
     ((RR, "task=predict", "ckpt_path={files}/crafted_raw.ckpt"), "asks to load posix.system"),
     ((RR, "task=test", "ckpt_path={linear_ckpt}"), "does not fit model=RandomRegression: it has no net.weight"),
     ((RR, "ckpt_path={files}/crafted.ckpt"), "asks to load posix.system"),
@@ -274,5 +289,8 @@ def test_bad_input_gets_one_line_naming_the_key_and_changes_nothing(workspace: d
     assert not MARKER.exists()  # nothing in a crafted checkpoint ran
 
 
-def test_the_bad_input_list_is_long() -> None:
-    assert len(BAD_INPUTS) >= 100  # the README gives the count
+def test_the_bad_input_list_is_long_and_the_readme_gives_its_count() -> None:
+    from conftest import REPO
+
+    assert len(BAD_INPUTS) >= 100
+    assert f"runs {len(BAD_INPUTS)} bad inputs through the CLI" in (REPO / "README.md").read_text()

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import read_metrics, run_cli, run_dirs, snapshot
-from glossary_exp.checkpoints import CHECKPOINT_GLOBALS, STORAGE_GLOBAL, checkpoint_globals, load_checkpoint
+from conftest import fit_once, read_metrics, run_cli, run_dirs, snapshot
 
 MARKER = Path("/tmp/glossary_exp_test_checkpoint_ran")
 RUN = ("experiment=random_regression", "data.samples=200", "trainer.max_epochs=2")
@@ -27,11 +26,7 @@ class Payload:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output_dir = tmp_path_factory.mktemp("checkpoints") / "outputs"
-    output_dir.mkdir()
-    result = run_cli(*RUN, output_dir=output_dir)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return run_dirs(output_dir)[0]
+    return fit_once(tmp_path_factory, *RUN)
 
 
 def crafted(path: Path, good: Path) -> Path:
@@ -106,17 +101,3 @@ def test_atomic_save_leaves_the_old_file_when_writing_fails(tmp_path: Path) -> N
     with pytest.raises(OSError, match="disk full"):
         write_atomically(target, fail_half_way)
     assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
-
-
-def example_checkpoints(runs: dict[str, Path]) -> list[Path]:
-    return sorted(path for run in runs.values() for path in (run / "checkpoints").glob("*.ckpt"))
-
-
-def test_every_examples_checkpoints_hold_only_the_allowed_types_and_load(short_fits: dict[str, Path]) -> None:
-    checkpoints = example_checkpoints(short_fits)
-    assert len(checkpoints) >= 2 * len(short_fits)  # best and last of every preset that ran
-    for path in checkpoints:
-        names = checkpoint_globals(path)
-        assert {n for n in names if not STORAGE_GLOBAL.match(n)} <= CHECKPOINT_GLOBALS, path
-        checkpoint = load_checkpoint(path, str(path))  # weights-only, as every read by the framework
-        assert checkpoint["state_dict"] and "rng_states" in checkpoint

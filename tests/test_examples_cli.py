@@ -37,14 +37,13 @@ def test_sine_cubic_tensorboard_has_loss_lr_plot_and_hparams(sine_run: tuple[str
     _, run_dir = sine_run
     events = read_events(run_dir)
     tags = events.Tags()
-    assert {"train/loss", "lr-SGD"} <= set(tags["scalars"])
+    assert {"train/loss", "lr"} <= set(tags["scalars"])
     assert "fit/sin_vs_cubic" in tags["images"]
     losses = [e.value for e in events.Scalars("train/loss")]
     assert losses[-1] < losses[0]
-    hparams, metrics = read_hparams(run_dir)
+    hparams = read_hparams(run_dir)
     assert hparams["optimizer/lr"] == pytest.approx(1e-6)
     assert hparams["seed"] == 1 and hparams["name"] == "sine_cubic"
-    assert metrics == ["train/loss"]
     assert "hp_metric" not in tags["scalars"]
 
 
@@ -77,7 +76,6 @@ def test_random_regression_with_sgd_and_adam_in_one_sweep(cli) -> None:
         record = read_metrics(run_dir)
         assert record["status"] == "completed", record
         assert math.isfinite(record["metrics"]["test/loss"])
-        hparams, metrics = read_hparams(run_dir)
+        hparams = read_hparams(run_dir)
         seen.add((hparams["model/hidden"], hparams["optimizer/name"]))
-        assert metrics == ["train/loss", "val/loss", "test/loss"]
     assert seen == {(0, "sgd"), (0, "adam"), (5, "sgd"), (5, "adam")}

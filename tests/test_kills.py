@@ -9,23 +9,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import QUIET, read_metrics, run_cli, run_dirs
+from conftest import fit_once, read_metrics, run_cli, run_dirs, signal_after_first_checkpoint, start_cli
 from glossary_exp.checkpoints import load_checkpoint
 
 RUN = ("experiment=random_images", "seed=3", "trainer.max_epochs=5")
 KILLS = 4
-
-
-def start(args: tuple[str, ...], output_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "glossary_exp", *args, f"paths.output_dir={output_dir}", *QUIET]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, **env}, start_new_session=True)
 
 
 def temp_files(root: Path) -> list[Path]:
@@ -52,18 +45,14 @@ def kill_during_a_checkpoint_write(process: subprocess.Popen[str], output_dir: P
 
 @pytest.fixture(scope="module")
 def unbroken(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    output_dir = tmp_path_factory.mktemp("unbroken") / "outputs"
-    output_dir.mkdir()
-    result = run_cli(*RUN, output_dir=output_dir)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return read_metrics(run_dirs(output_dir)[0])
+    return read_metrics(fit_once(tmp_path_factory, *RUN))
 
 
 def test_sigkill_during_checkpoint_writes_loses_nothing(unbroken: dict, tmp_path: Path) -> None:
     output_dir, system_temp = tmp_path / "outputs", tmp_path / "system_tmp"
     system_temp.mkdir()
     env = {"TMPDIR": str(system_temp)}  # where Lightning's own writer would stage checkpoints
-    process = start(RUN, output_dir, env)
+    process = start_cli(*RUN, output_dir=output_dir, env=env)
     deadline = time.time() + 120
     while not list(output_dir.rglob("last.ckpt")) and process.poll() is None and time.time() < deadline:
         time.sleep(0.01)  # the first epoch's checkpoint, so there is a run to resume
@@ -74,7 +63,7 @@ def test_sigkill_during_checkpoint_writes_loses_nothing(unbroken: dict, tmp_path
         last = run_dir / "checkpoints" / "last.ckpt"
         load_checkpoint(last, str(last))  # whatever the kill interrupted, the checkpoint there is whole
         if kill < KILLS - 1:
-            process = start((f"resume={run_dir}",), output_dir, env)
+            process = start_cli(f"resume={run_dir}", output_dir=output_dir, env=env)
     assert landed >= KILLS - 1, f"only {landed} of {KILLS} kills hit a checkpoint write"
     finished = run_cli(f"resume={run_dir}", output_dir=output_dir, env=env)
     assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
@@ -86,12 +75,8 @@ def test_sigkill_during_checkpoint_writes_loses_nothing(unbroken: dict, tmp_path
 
 def test_sigterm_exits_143_records_the_interruption_and_says_how_to_continue(tmp_path: Path) -> None:
     output_dir = tmp_path / "outputs"
-    process = start(RUN, output_dir, {})
-    deadline = time.time() + 120
-    while not list(output_dir.rglob("last.ckpt")) and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=120)
+    process = start_cli(*RUN, output_dir=output_dir)
+    output = signal_after_first_checkpoint(process, output_dir, signal.SIGTERM)
     assert process.returncode == 143, output[-2000:]
     (run_dir,) = run_dirs(output_dir)
     record = read_metrics(run_dir)
@@ -104,7 +89,7 @@ def test_ctrl_c_of_a_grid_exits_130_and_keeps_the_finished_jobs(tmp_path: Path) 
     output_dir = tmp_path / "outputs"
     grid = ("-m", "experiment=random_regression", "data.samples=20000", "trainer.max_epochs=3",
             "optimizer.lr=0.01,0.005,0.002,0.001")
-    process = start(grid, output_dir, {})
+    process = start_cli(*grid, output_dir=output_dir)
     deadline = time.time() + 180
     while not list(output_dir.glob("*/multirun_*/1_*/metrics.json")) and time.time() < deadline:
         assert process.poll() is None, process.communicate()[0][-3000:]

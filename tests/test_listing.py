@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +45,33 @@ def test_help_names_groups_and_usage_without_torch(flag: str) -> None:
     assert "python -m glossary_exp experiment=<name>" in result.stdout
     assert "optimizer: adam, adamw, sgd" in result.stdout
     assert "torch" not in imported(result)
+
+
+def test_help_read_by_a_pipe_that_closes_early_ends_quietly() -> None:
+    result = subprocess.run(f"{sys.executable} -m glossary_exp --help | head -1", shell=True, capture_output=True,
+                            text=True)
+    assert result.stdout == "glossary_exp: the PyTorch glossary's examples as Lightning + Hydra experiments.\n"
+    assert result.stderr == ""  # no BrokenPipeError traceback
+
+
+def test_help_names_every_command_and_list_has_its_own_help() -> None:
+    assert "python -m glossary_exp summary <sweep dir>" in run("--help").stdout
+    listed = run("list", "--help")
+    assert listed.returncode == 0 and listed.stdout.startswith("usage: python -m glossary_exp list [experiments|")
+
+
+def test_info_works_before_the_overrides() -> None:
+    result = subprocess.run([sys.executable, "-m", "glossary_exp", "--info", "experiment=quadratic_gd"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "name: quadratic_gd" in result.stdout  # the composed config of that experiment
+
+
+def test_bash_completion_of_glossary_exp_completes_options() -> None:
+    script = Path(sys.executable).with_name("glossary-exp")
+    line = "glossary-exp experiment=mnist_m"
+    bash = (f'eval "$({script} -sc install=bash)"; COMP_LINE="{line}"; COMP_POINT={len(line)}; COMP_CWORD=1; '
+            'hydra_bash_completion; printf "%s\\n" "${COMPREPLY[@]}"')
+    result = subprocess.run(["bash", "-c", bash], capture_output=True, text=True,
+                            env={**os.environ, "PATH": f"{script.parent}:{os.environ['PATH']}"})
+    assert result.stdout.split() == ["experiment=mnist_mlp"], result.stdout + result.stderr

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,28 +15,32 @@ PACKAGE = REPO / "tests" / "plugin_package"
 
 
 @pytest.fixture(scope="module")
-def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The package installed (a regular install) into a directory of its own; the environment that sees it.
+
+    Not into the test's virtual environment, which other tests share (and may run at the same time).
+    """
     build = tmp_path_factory.mktemp("plugin_build")
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     # A copy, so building leaves no egg-info in the repo; no index: the test stays offline.
     subprocess.run(["cp", "-r", str(PACKAGE), str(build / "pkg")], check=True)
-    subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "--no-index", str(build / "pkg")],
-                   check=True)
-    try:
-        yield
-    finally:
-        subprocess.run([*pip, "uninstall", "-y", "tiny-glossary-plugin"], check=True)
+    return install_into(build / "site", build / "pkg")
+
+
+def install_into(site: Path, *packages: Path) -> dict[str, str]:
+    """``pip install --target site packages``: the environment whose Python finds them (and their entry points)."""
+    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", "install", "--no-deps",
+                    "--no-build-isolation", "--no-index", "--target", str(site), *map(str, packages)], check=True)
+    return {**os.environ, "PYTHONPATH": str(site)}
 
 
 def test_plugin_names_are_unknown_without_the_package(cli) -> None:
-    # First in the file: it must run before the module fixture installs the package.
     result = cli("model=tiny_affine")
     assert result.returncode == 2 and "error: model=tiny_affine is not an option" in result.stderr
 
 
-def test_installed_plugin_is_listed(installed_plugin: None, cli) -> None:
+def test_installed_plugin_is_listed(installed_plugin: dict[str, str], cli) -> None:
     result = subprocess.run([sys.executable, "-m", "glossary_exp", "list"], capture_output=True, text=True,
-                            check=True)
+                            check=True, env=installed_plugin)
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
     assert "tiny_affine" in lines["models"].split(", ")
     assert "tiny_points" in lines["datasets"].split(", ")
@@ -44,9 +48,9 @@ def test_installed_plugin_is_listed(installed_plugin: None, cli) -> None:
     assert "tiny = tiny_glossary_plugin.plugin" in lines["plugins"]
 
 
-def test_installed_plugin_runs_through_the_cli(installed_plugin: None, cli) -> None:
+def test_installed_plugin_runs_through_the_cli(installed_plugin: dict[str, str], cli) -> None:
     for choice in (["model=tiny_affine", "data=tiny_points"], ["experiment=tiny"]):
-        result = cli(*choice)
+        result = cli(*choice, env={"PYTHONPATH": installed_plugin["PYTHONPATH"]})
         assert result.returncode == 0, result.stderr[-3000:]
     runs = run_dirs(cli.output_dir)
     assert len(runs) == 2
@@ -54,6 +58,18 @@ def test_installed_plugin_runs_through_the_cli(installed_plugin: None, cli) -> N
         record = read_metrics(run_dir)
         assert record["status"] == "completed", record
         assert {"val/loss", "test/loss"} <= set(record["metrics"])
-    hparams, metrics = read_hparams(runs[-1])
-    assert hparams["model/name"] == "tiny_affine" and metrics == ["val/loss", "test/loss"]
+    assert read_hparams(runs[-1])["model/name"] == "tiny_affine"
 
+
+
+def test_the_plugins_search_preset_from_the_readme_runs(installed_plugin: dict[str, str], cli) -> None:
+    done = cli("-m", "hparams_search=tiny", "hydra.sweeper.n_trials=2",
+               env={"PYTHONPATH": installed_plugin["PYTHONPATH"]})
+    assert done.returncode == 0, done.stderr[-3000:]
+    (sweep_dir,) = cli.output_dir.glob("tiny/multirun_*")
+    records = [read_metrics(job) for job in sorted(p.parent for p in sweep_dir.glob("*/metrics.json"))]
+    assert [r["status"] for r in records] == ["completed", "completed"]
+    assert "optimizer.lr=0.05" in records[0]["overrides"]  # the enqueued trial first
+    readme = (REPO / "README.md").read_text()
+    preset = (PACKAGE / "src" / "tiny_glossary_plugin" / "conf" / "hparams_search" / "tiny.yaml").read_text()
+    assert preset in readme  # the README shows this very file

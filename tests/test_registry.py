@@ -37,7 +37,7 @@ def test_every_plugin_config_names_its_plugin_and_fits_its_signature(kind: str, 
 def test_duplicate_name_raises() -> None:
     cls = registry.get("model", "linear_regression")
 
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(ValueError, match="registers model .linear_regression., which .*LinearRegression already has"):
         @registry.register("model", "linear_regression")
         class Impostor:  # noqa: F841
             pass

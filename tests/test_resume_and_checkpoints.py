@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import QUIET, read_events, read_metrics, run_cli, run_dirs
+from conftest import (assert_no_noise, fit_once, read_events, read_metrics, run_cli, run_dirs,
+                      signal_after_first_checkpoint, start_cli)
 
 # Big enough that an epoch takes a moment, so Ctrl-C lands between two epochs' checkpoints.
 RUN = ("experiment=random_regression", "seed=7", "trainer.max_epochs=4", "data.samples=60000",
@@ -20,28 +18,20 @@ RUN = ("experiment=random_regression", "seed=7", "trainer.max_epochs=4", "data.s
 
 @pytest.fixture(scope="module")
 def unbroken(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output_dir = tmp_path_factory.mktemp("unbroken") / "outputs"
-    output_dir.mkdir()
-    result = run_cli(*RUN, output_dir=output_dir)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return run_dirs(output_dir)[0]
+    return fit_once(tmp_path_factory, *RUN)
 
 
 def test_ctrl_c_then_resume_matches_an_unbroken_run(unbroken: Path, tmp_path: Path) -> None:
     output_dir = tmp_path / "outputs"
-    cmd = [sys.executable, "-m", "glossary_exp", *RUN, f"paths.output_dir={output_dir}", *QUIET]
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 300
-    while not list(output_dir.rglob("last.ckpt")) and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-    output, _ = process.communicate(timeout=120)
+    process = start_cli(*RUN, output_dir=output_dir)
+    output = signal_after_first_checkpoint(process, output_dir, signal.SIGINT)  # what Ctrl-C sends
     (run_dir,) = run_dirs(output_dir)
     record = read_metrics(run_dir)
     assert record["status"] == "interrupted", output[-2000:]
     assert record["error"] == "interrupted by Ctrl-C (SIGINT)"
     assert process.returncode == 130  # as a shell reports a command stopped by SIGINT
-    assert "Traceback" not in output and f"Continue it with: python -m glossary_exp resume={run_dir.name[:26]}" in output
+    assert "Traceback" not in output
+    assert f"Continue it with: python -m glossary_exp resume={run_dir.name[:26]}" in output
 
     run_id = run_dir.name[:26]  # the stamp: what the end of a run prints, no quoting needed
     result = run_cli(f"resume={run_id}", output_dir=output_dir)
@@ -67,6 +57,7 @@ def test_test_and_predict_from_a_checkpoint(unbroken: Path, cli) -> None:
     best = unbroken / "checkpoints" / "best.ckpt"
     test = cli(*RUN, "task=test", f"ckpt_path={best}")
     assert test.returncode == 0, test.stderr[-2000:]
+    assert_no_noise(test)  # "The dirpath has changed" of a checkpoint from another run, among others
     (test_run,) = run_dirs(cli.output_dir)
     assert read_metrics(test_run)["metrics"]["test/loss"] == pytest.approx(
         read_metrics(unbroken)["metrics"]["test/loss"], rel=1e-6)

@@ -8,19 +8,20 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from conftest import read_events, read_metrics, run_cli, run_dirs
+from conftest import (get_json, read_events, read_metrics, run_cli, run_dirs, signal_after_first_checkpoint, start_cli,
+                      tensorboard_server)
 from glossary_exp.module import GlossaryModule
 from glossary_exp.steps import StepPlan, only_default_hooks
 
 # 81 training images in batches of 16: an epoch of 6 steps, the last one of a single image.
 # Per-epoch learning-rate decay and gradient clipping: the plan steps and clips as Lightning does.
 RUN = ("experiment=random_images", "seed=5", "trainer.max_epochs=3", "scheduler=step", "scheduler.step_size=1",
-       "scheduler.gamma=0.5", "trainer.gradient_clip_val=0.5")
+       "scheduler.gamma=0.5", "trainer.gradient_clip_val=0.5", "trainer.log_every_n_steps=2")
 
 
 def fit(tmp_path: Path, *overrides: str) -> Path:
     output_dir = tmp_path / "outputs"
-    output_dir.mkdir(exist_ok=True)
+    output_dir.mkdir(parents=True, exist_ok=True)
     result = run_cli(*RUN, *overrides, output_dir=output_dir)
     assert result.returncode == 0, result.stderr[-2000:]
     return run_dirs(output_dir)[-1]
@@ -44,14 +45,14 @@ def test_four_steps_per_batch_train_exactly_as_one(one_step: Path, tmp_path: Pat
         assert torch.equal(value, weights[1]["state_dict"][name]), name
     assert read_metrics(four)["metrics"] == pytest.approx(read_metrics(one_step)["metrics"], rel=1e-6)
     # TensorBoard's x-axis counts optimizer steps either way.
-    for tag in ("val/loss", "val/acc", "lr-Adam"):
+    for tag in ("val/loss", "val/acc", "lr"):
         (steps, values), (expected_steps, expected) = (zip(*scalars(run, tag)) for run in (four, one_step))
         assert steps == expected_steps and values == pytest.approx(expected, rel=1e-6), tag
-    # log_every_n_steps=1: the loss of every step, or of each batch's last step.
-    batch_ends = scalars(four, "train/loss")
-    assert [step for step, _ in batch_ends] == [3, 5, 9, 11, 15, 17]
-    every_step = dict(scalars(one_step, "train/loss"))
-    assert [every_step[step] for step, _ in batch_ends] == pytest.approx([loss for _, loss in batch_ends])
+    # Every second step's loss and each epoch's last, each at its own step: the same points as one step per batch.
+    points = scalars(four, "train/loss")
+    assert [step for step, _ in points] == [1, 3, 5, 7, 9, 11, 13, 15, 17]
+    assert points == scalars(one_step, "train/loss")
+    assert len({value for _, value in points}) == len(points)  # no value repeated at a later step
 
 
 def test_max_steps_stops_inside_a_batch(tmp_path: Path) -> None:
@@ -70,7 +71,7 @@ def test_settings_that_count_batches_take_one_step_per_batch(tmp_path: Path) -> 
 def test_log_every_n_steps_zero_turns_step_logging_off(tmp_path: Path, steps: int) -> None:
     run = fit(tmp_path, f"steps_per_execution={steps}", "trainer.log_every_n_steps=0", "scheduler.interval=step")
     tags = read_events(run).Tags()["scalars"]
-    assert "train/loss" not in tags and "lr-Adam" not in tags  # logged every step, or every batch: neither
+    assert "train/loss" not in tags and "lr" not in tags  # logged every step, or every batch: neither
     assert "val/loss" in tags  # once an epoch, as Lightning does
 
 
@@ -129,3 +130,24 @@ def test_lightning_step_hooks_are_skipped_only_when_they_do_nothing(setting: dic
     trainer.strategy.connect(model := TinyModel(watch_steps=False))
     assert only_default_hooks(trainer, model) == (not setting and not callbacks)
     assert not only_default_hooks(trainer, TinyModel(watch_steps=True))
+
+
+def test_a_resumed_run_shows_each_step_once(tmp_path: Path) -> None:
+    """Ctrl-C mid-fit, then resume: TensorBoard shows every step once, the interrupted epoch's points hidden."""
+    import signal
+
+    args = (*RUN, "steps_per_execution=4", "trainer.max_epochs=8")
+    unbroken = fit(tmp_path / "unbroken", *args[len(RUN):])
+    output_dir = tmp_path / "outputs"
+    # 0.3 s into the next epoch, whose points the resumed run writes again.
+    signal_after_first_checkpoint(start_cli(*args, output_dir=output_dir), output_dir, signal.SIGINT, delay=0.3)
+    (run,) = run_dirs(output_dir)
+    assert read_metrics(run)["status"] == "interrupted"
+    assert run_cli(f"resume={run}", output_dir=output_dir).returncode == 0
+    for tag in ("train/loss", "val/loss"):
+        steps = [step for step, _ in scalars(run, tag)]
+        assert len(steps) == len(set(steps)), f"{tag}: a step shown twice"
+        assert scalars(run, tag) == scalars(unbroken, tag), tag  # the same points as an unbroken run
+    with tensorboard_server(run) as url:  # and as TensorBoard's own server shows them
+        served = get_json(f"{url}/data/plugin/scalars/scalars?run=.&tag=train/loss")
+    assert [(step, pytest.approx(value)) for _, step, value in served] == scalars(unbroken, "train/loss")

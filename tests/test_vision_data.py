@@ -247,3 +247,27 @@ def test_a_cpu_run_does_not_pin() -> None:
     assert data.pin_memory() is False  # no trainer yet
     data.trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
     assert data.pin_memory() is False
+
+
+def test_a_writable_dataset_mirror_is_only_read(tmp_path: Path) -> None:
+    """The mirror is read from and never written, even when the user running could write it."""
+    from PIL import Image
+
+    from conftest import run_cli, snapshot
+
+    mirror = tmp_path / "mirror"
+    for split, count in (("train", 3), ("test", 1)):
+        for k, name in enumerate(["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                                  "truck"]):
+            folder = mirror / "cifar10-jpg" / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                Image.new("RGB", (32, 32), (25 * k, 10 * i, 128)).save(folder / f"{i:04d}.jpg")
+    before = snapshot(mirror)
+    data_dir = tmp_path / "data"
+    result = run_cli("experiment=cifar10_cnn", f"paths.dataset_mirror={mirror}", f"paths.data_dir={data_dir}",
+                     "trainer.max_epochs=1", "data.batch_size=4", "data.val_fraction=0.2",
+                     output_dir=tmp_path / "outputs")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert snapshot(mirror) == before  # nothing written, nothing added
+    assert list((data_dir / "cache").glob("folder-cifar10-jpg-*.pt"))  # the decoded cache went to data_dir

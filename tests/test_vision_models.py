@@ -105,3 +105,17 @@ def test_train_accuracy_is_that_of_the_epochs_training_predictions() -> None:
     expected = torch.cat(model.seen).mean()
     assert 0 < float(expected) < 1
     torch.testing.assert_close(trainer.callback_metrics["train/acc"], expected)
+
+
+def test_the_prediction_grid_samples_every_class_of_a_test_set_sorted_by_class() -> None:
+    from glossary_exp.vision.classifier import GridSample
+
+    labels = torch.arange(10).repeat_interleave(100)  # like the class-folder CIFAR copy: 100 airplanes first...
+    images = torch.arange(1000, dtype=torch.float32).view(-1, 1, 1, 1)
+    grid = GridSample(num_classes=10, size=16)
+    for start in range(0, 1000, 64):  # in test batches of 64
+        grid.add(images[start:start + 64], labels[start:start + 64], labels[start:start + 64])
+    shown_images, predicted, true = grid.take()
+    assert true.tolist() == [c for c in range(10) for _ in range(2)]  # two of each class, in class order
+    assert shown_images.flatten().tolist() == [float(100 * c + k) for c in range(10) for k in range(2)]
+    assert torch.equal(predicted, true) and len(grid.take()[0]) == 0  # taken: the next epoch starts afresh

@@ -23,7 +23,7 @@ def temp_path(path: Path) -> Path:
 
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
-    """``write(file)`` into a temp file beside ``path``, then rename it to ``path``; on failure ``path`` is untouched."""
+    """``write(file)`` into a temp file beside ``path``, renamed over it after; a failure leaves ``path`` as it was."""
     path = Path(path)
     temp = temp_path(path)
     try:

@@ -59,7 +59,7 @@ def prepare(cfg: DictConfig, run_dir: Path, resumed: Resumed | None) -> Experime
     logger = build_logger(cfg, run_dir, purge_step)
     callbacks = build_callbacks(cfg, run_dir, monitor) + search_callbacks()
     if cfg.task == "fit" and not resumed:  # a resumed run's hyperparameters are in its first events file
-        callbacks.append(HParamsAtTrainStart(same_keys(hparams_of(cfg)), model_cls.hparam_metrics))
+        callbacks.append(HParamsAtTrainStart(same_keys(hparams_of(cfg))))
     trainer = build_trainer(cfg, run_dir, callbacks, logger, io)
     data_kwargs = _kwargs(cfg.data)
     plan = plan_steps(cfg, trainer, model)

@@ -59,7 +59,8 @@ def safe_load(path: str | Path, label: str, trust: bool = False) -> Any:
                                   f"from it ran ({TRUST_HINT})") from None
         raise CheckpointError(f"{label}: not a readable checkpoint ({_reason(err)}; {TRUST_HINT})") from None
     except Exception as err:  # truncated, not a torch file, unreadable
-        raise CheckpointError(f"{label}: not a readable checkpoint ({type(err).__name__}: {_first_line(err)})") from None
+        reason = f"{type(err).__name__}: {_first_line(err)}"
+        raise CheckpointError(f"{label}: not a readable checkpoint ({reason})") from None
     return checkpoint
 
 
@@ -138,7 +139,7 @@ class SafeCheckpointIO(TorchCheckpointIO):
         self._read: dict[str, dict[str, Any]] = {}
 
     def remember(self, path: str | Path, checkpoint: dict[str, Any]) -> None:
-        """A checkpoint already read and checked: Lightning's next load of ``path`` takes it instead of reading again."""
+        """A checkpoint already read and checked: Lightning's next load of ``path`` takes it, not the disk."""
         self._read[str(Path(path).resolve())] = checkpoint
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:

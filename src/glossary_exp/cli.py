@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import sys
 from typing import Any
 
@@ -46,24 +48,37 @@ def _info_first(args: list[str]) -> list[str]:
 
 def main() -> None:
     """Console entry point (``glossary-exp`` and ``python -m glossary_exp``)."""
-    args = sys.argv[1:]
+    try:
+        code = _main(sys.argv[1:])
+        sys.stdout.flush()  # here, so a closed pipe is seen below and not at exit
+    except BrokenPipeError:
+        # The reader stopped early (``--help | head -1``): end quietly, as a Unix command does on SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 128 + signal.SIGPIPE
+    sys.exit(code)
+
+
+def _main(args: list[str]) -> int:
     if len(modes := _modes(args)) > 1:
         print(f"error: {' and '.join(modes)} exclude each other; give one of: "
               f"{', '.join(flag for flag, _ in MODES)}", file=sys.stderr)
-        sys.exit(2)
+        return 2
     if args[:1] == ["list"]:
         from glossary_exp.listing import list_main
 
-        sys.exit(list_main(args[1:]))
+        return list_main(args[1:])
     if args in (["--help"], ["-h"]):
         from glossary_exp.listing import help_main
 
-        sys.exit(help_main())
+        return help_main()
     if args[:1] == ["summary"]:
         from glossary_exp.sweep.summary import main as summary_main
 
-        sys.exit(summary_main(args[1:]))
+        return summary_main(args[1:])
     sys.argv[1:] = _info_first(args)
+    if {"--info", "--cfg", "--shell-completion"} & set(_modes(args)):
+        # Hydra prints these through logging, which reports a closed pipe (| head) once per line.
+        logging.raiseExceptions = False
     renew_stamp()  # a command run again in this process names new directories
     # Hydra prints its own errors as tracebacks unless HYDRA_FULL_ERROR is set, in which case it raises
     # them to us; what the user asked for is kept for our own errors, in this process and in jobs' ones.
@@ -73,7 +88,11 @@ def main() -> None:
         try:
             hydra_main()
         except KeyboardInterrupt:
-            sys.exit(signals.exit_status())
+            return signals.exit_status()
+        except SystemExit as exit_:
+            return exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+        except BrokenPipeError:
+            raise
         except Exception as err:
             from glossary_exp.composition import explain
 
@@ -81,4 +100,5 @@ def main() -> None:
             if message is None:
                 raise
             print(f"error: {message}", file=sys.stderr)
-            sys.exit(2)
+            return 2
+    return 0

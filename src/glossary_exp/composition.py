@@ -108,6 +108,9 @@ def _yaml_error(cause: BaseException) -> str | None:
 
     if not isinstance(cause, yaml.MarkedYAMLError):
         return None
-    mark = cause.problem_mark or cause.context_mark
+    mark, context = cause.problem_mark or cause.context_mark, cause.context_mark
     where = f"{mark.name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else "a config file"
-    return f"YAML syntax error in {where}: {cause.problem or cause.context}"
+    text = f"YAML syntax error in {where}: {cause.problem or cause.context}"
+    if cause.problem and cause.context and context is not None and context is not mark:
+        text += f" ({cause.context} at line {context.line + 1}, column {context.column + 1})"
+    return text

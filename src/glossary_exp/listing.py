@@ -146,13 +146,5 @@ def help_main() -> int:
 
 
 def _print(show: Callable[[], None]) -> int:
-    """Run ``show``; a reader that stops early (``| head``) ends it quietly, as for any Unix command."""
-    try:
-        show()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
-        return 0
+    show()  # a closed pipe (``| head``) is the CLI's to end quietly
     return 0

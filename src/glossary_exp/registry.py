@@ -93,7 +93,8 @@ def get(kind: str, name: str) -> type:
         return _registry[kind][name]
     except KeyError:
         known = names(kind)
-        message = f"{kind}.name={name!r} is not a registered {kind}{nearest(name, known)}; choose one of: {listing(known)}"
+        message = (f"{kind}.name={name!r} is not a registered {kind}{nearest(name, known)}; "
+                   f"choose one of: {listing(known)}")
         provider = next((b for b in _broken if provides(b, kind, name)), None)
         if provider is not None:
             message = (f"{kind} {name!r} comes from plugin {provider.entry_point} ({provider.distribution}), which "

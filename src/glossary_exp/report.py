@@ -47,20 +47,23 @@ def print_resume_hint(run_dir: Path) -> None:
 class HParamsAtTrainStart(pl.Callback):
     """Logs the hyperparameters when training starts, so a run that failed before it leaves no empty HParams row."""
 
-    def __init__(self, params: dict[str, Any], metric_names: tuple[str, ...]) -> None:
-        self.params, self.metric_names = params, metric_names
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.is_global_zero:  # other processes have no logger
-            log_hparams(trainer.logger, self.params, self.metric_names)
+            log_hparams(trainer.logger, self.params)
 
 
-def log_hparams(logger: Any, params: dict[str, Any], metric_names: tuple[str, ...]) -> None:
-    """Hyperparameters plus the metric columns of TensorBoard's HParams dashboard.
+def log_hparams(logger: Any, params: dict[str, Any]) -> None:
+    """The run's hyperparameters for TensorBoard's HParams dashboard: a session start, no experiment of its own.
 
-    The dashboard takes each metric's value from the run's own scalars of that tag, so no
-    placeholder value is written (Lightning's ``log_hyperparams(params, metrics)`` would
-    log one as a scalar at step 0 and put a fake point into every chart).
+    Without an experiment summary in any run, TensorBoard builds the dashboard's columns from all
+    runs in view: every hyperparameter any of them has, those whose values differ between the runs
+    first (what a sweep varied), then the rest, and every scalar as a metric. A per-run experiment
+    summary would fix one run's columns, in alphabetical order, for all the others. No placeholder
+    metric value is written (Lightning's ``log_hyperparams(params, metrics)`` would put a fake point
+    at step 0 into every chart).
     """
     from lightning.pytorch.loggers import TensorBoardLogger
 
@@ -69,11 +72,10 @@ def log_hparams(logger: Any, params: dict[str, Any], metric_names: tuple[str, ..
     logger.log_hyperparams(params)  # default_hp_metric=False: no hp_metric
     # Lightning wrote its own (empty) hparams.yaml as fit started.
     write_text_atomically(Path(logger.log_dir) / "hparams.yaml", OmegaConf.to_yaml(params))
-    writer = logger.experiment
     from torch.utils.tensorboard.summary import hparams
 
-    for summary in hparams(flatten(params), {name: 0.0 for name in metric_names}):
-        writer.file_writer.add_summary(summary)
+    _, session_start, _ = hparams(flatten(params), {})
+    logger.experiment.file_writer.add_summary(session_start)
 
 
 def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, bool | int | float | str]:

@@ -63,6 +63,13 @@ def run_dir(output_dir: str, name: str, overrides: list[str], resume: str | None
     return str(path)
 
 
+def sweep_dir(output_dir: str, name: str) -> str:
+    """``<output_dir>/<name>/multirun_<stamp>``: a multirun's directory, its jobs' directories inside."""
+    path = Path(output_dir) / safe_name(name) / f"multirun_{STAMP}"
+    _existed_above.setdefault(os.path.abspath(path), _nearest_existing(path))
+    return str(path)
+
+
 def _nearest_existing(path: Path) -> Path:
     path = Path(os.path.abspath(path))
     while not path.exists() and path != path.parent:
@@ -71,7 +78,7 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def discard_new_run(run: Path) -> bool:
-    """Remove a run directory this process created, and the empty parents created with it; False if not ours."""
+    """Remove a run or sweep directory this process created, and the parents made with it; False if not ours."""
     run = Path(os.path.abspath(run))
     stop = _existed_above.get(str(run))
     if stop is None or not run.is_dir() or run == stop:
@@ -160,11 +167,13 @@ def hydra_subdir(resume: str | None) -> str:
 
 
 def register_resolvers() -> None:
-    """Make ``${run_dir:...}``, ``${run_name:...}``, ``${hydra_subdir:...}``, ``${stamp:}``, ``${safe_name:...}`` available."""
-    for name, fn in {"run_dir": run_dir, "run_name": run_name, "hydra_subdir": hydra_subdir,
+    """Make the resolvers the configs name directories with available (``${run_dir:...}``, ``${sweep_dir:...}``...)."""
+    for name, fn in {"run_dir": run_dir, "sweep_dir": sweep_dir, "run_name": run_name, "hydra_subdir": hydra_subdir,
                      "stamp": lambda: STAMP, "safe_name": safe_name}.items():
         if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, fn)
+            # Cached: Hydra copies a sweep's resolved values into each job's config (copy_cache), so
+            # a launcher's worker process, with a stamp of its own, still names the sweep's directories.
+            OmegaConf.register_new_resolver(name, fn, use_cache=True)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -51,4 +51,6 @@ def exit_status() -> int:
 def describe() -> str:
     """How the command was stopped, for its record."""
     signum = _received[-1] if _received else signal.SIGINT
-    return "interrupted by Ctrl-C (SIGINT)" if signum == signal.SIGINT else f"interrupted by {signal.Signals(signum).name}"
+    if signum == signal.SIGINT:
+        return "interrupted by Ctrl-C (SIGINT)"
+    return f"interrupted by {signal.Signals(signum).name}"

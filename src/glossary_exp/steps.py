@@ -85,22 +85,21 @@ def take_steps(module: pl.LightningModule, plan: StepPlan, one_step: Callable[[A
                batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
     """Split ``batch`` into steps of ``plan.batch_size``; for each, ``one_step`` gives the loss and the optimizer steps.
 
-    ``module.logging_step`` is true during the step whose loss is to be logged and after it, until the next batch.
+    ``module.last_part`` is true during a batch's last step. The losses the steps chose to log
+    (``module.plan_points``) are written at the end, each at its own step.
     """
     trainer = module.trainer
     parts = split(batch, plan.batch_size)
     start = trainer.global_step
     if trainer.max_steps >= 0:
         parts = parts[: trainer.max_steps - start]
-    every = plan.log_every_n_steps
-    logs = every > 0 and ((start + len(parts)) // every > start // every or trainer.is_last_batch)
     optimizer = module.optimizers()
     direct = only_default_hooks(trainer, module)
     schedulers = {interval: [c.scheduler for c in trainer.lr_scheduler_configs if c.interval == interval]
                   for interval in ("step", "epoch")}
     loss = torch.zeros(())
     for index, part in enumerate(parts):
-        module.logging_step = logs and index == len(parts) - 1
+        module.last_part = index == len(parts) - 1
         loss = one_step(part, batch_idx)
         optimizer.zero_grad()
         if direct:  # what Lightning would do, without its calls of hooks nobody overrides
@@ -121,7 +120,19 @@ def take_steps(module: pl.LightningModule, plan: StepPlan, one_step: Callable[[A
     # Lightning advances the loggers' step once per batch; the rest of the steps taken here too,
     # so the x-axis of every logged value counts optimizer steps as it does with one step per batch.
     trainer.fit_loop.epoch_loop._batches_that_stepped += max(len(parts) - 1, 0)
+    write_points(module)
     return loss.detach()
+
+
+def write_points(module: pl.LightningModule) -> None:
+    """The batch's chosen losses to the loggers, each at its step (the x one step per batch gives it)."""
+    points, module.plan_points = module.plan_points, []
+    for tag, step, value in points:
+        for logger in module.trainer.loggers:
+            logger.log_metrics({tag: float(value)}, step=step)
+    if points:  # the latest for the progress bar and the final metrics, not for the loggers again
+        tag, _, value = points[-1]
+        module.log(tag, value, prog_bar=True, logger=False)
 
 
 def _clip(module: pl.LightningModule, optimizer: Any, plan: StepPlan) -> None:

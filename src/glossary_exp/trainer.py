@@ -54,6 +54,37 @@ class ReleaseProcessGroup(cb.Callback):
             torch.distributed.destroy_process_group()
 
 
+class LearningRate(cb.Callback):
+    """Logs the learning rate as one tag, ``lr`` (``lr/<i>`` for several parameter groups), whatever the optimizer.
+
+    Lightning's monitor names it after the optimizer class (``lr-Adam``, ``lr-SGD``), so runs of a
+    sweep over optimizers cannot share a chart or a summary column. It logs as often as the rate can
+    change: each epoch, or each logged step under a per-step scheduler.
+    """
+
+    def __init__(self, interval: str) -> None:
+        self.interval = interval
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.interval == "epoch":
+            self._log(trainer)
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
+        every = trainer.log_every_n_steps
+        if self.interval == "step" and every > 0 and (trainer.global_step + 1) % every == 0:
+            self._log(trainer)
+
+    def _log(self, trainer: pl.Trainer) -> None:
+        groups = [group for optimizer in trainer.optimizers for group in optimizer.param_groups]
+        rates = {"lr": groups[0]["lr"]} if len(groups) == 1 else {f"lr/{i}": g["lr"] for i, g in enumerate(groups)}
+        rates = {name: float(rate) for name, rate in rates.items()}
+        step = trainer.fit_loop.epoch_loop._batches_that_stepped  # the x-axis Lightning's own values use
+        for logger in trainer.loggers:
+            logger.log_metrics(rates, step=step)
+        trainer.callback_metrics.update({name: torch.tensor(rate) for name, rate in rates.items()})
+
+
 def build_logger(cfg: DictConfig, run_dir: Path, purge_step: int | None = None) -> Logger:
     """Events go straight into the run directory, so TensorBoard names the run after it.
 
@@ -90,7 +121,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, monitor: tuple[str, str]) ->
     if cfg.callbacks.lr_monitor and cfg.logger.name:
         # As often as the rate can change: every epoch, or every step under a per-step scheduler.
         interval = cfg.scheduler.get("interval", "epoch") if cfg.scheduler.name != "none" else "epoch"
-        callbacks.append(cb.LearningRateMonitor(logging_interval=interval))
+        callbacks.append(LearningRate(interval))
     if cfg.callbacks.early_stopping_patience:
         callbacks.append(cb.EarlyStopping(monitor=metric, mode=mode, patience=cfg.callbacks.early_stopping_patience))
     if cfg.callbacks.progress_bar:

@@ -265,5 +265,7 @@ def construct(kind: str, cls: type, kwargs: Mapping[str, Any]) -> Any:
 
 
 def _plain(node: Any, drop: str | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = OmegaConf.to_container(node, resolve=True) if node is not None else {}  # type: ignore[assignment]
+    if node is None:
+        return {}
+    data: dict[str, Any] = OmegaConf.to_container(node, resolve=True)  # type: ignore[assignment]
     return {k: v for k, v in data.items() if k != drop}

@@ -11,7 +11,7 @@ Split = tuple[torch.Tensor, ...]
 
 
 class TensorDataModule(pl.LightningDataModule):
-    """Training data only: subclasses return ``{"train": (x, y)}`` from :meth:`make_splits`."""
+    """Training data only: subclasses return ``{"train": (x, y, ...)}`` from :meth:`make_splits` (as below)."""
 
     def __init__(self, batch_size: int, passes: int = 1, shuffle: bool = False) -> None:
         super().__init__()
@@ -44,7 +44,22 @@ class TensorDataModule(pl.LightningDataModule):
 
 
 class SplitTensorDataModule(TensorDataModule):
-    """Adds held-out ``val`` and ``test`` splits, which are never shuffled or repeated."""
+    """Base of a data plugin with held-out splits: implement :meth:`make_splits`, the rest is done.
+
+    What a plugin relies on:
+
+    - ``make_splits()`` returns ``{"train": (x, y, ...), "val": (...), "test": (...)}``: tuples of
+      tensors whose first dimension is the sample (all tensors of a split equally long), held in memory.
+    - Batches are tuples of ``batch_size`` rows of those tensors; training batches are shuffled each
+      epoch from the run's seed (a resumed run sees the same order), ``val`` and ``test`` never are.
+    - ``task=test`` evaluates on ``test``, ``task=predict`` predicts ``test`` too; a fit tests the best
+      checkpoint on it at the end.
+    - The constructor's keyword arguments are the settings of ``conf/data/<name>.yaml``, checked
+      against its type hints as for a model; pass ``batch_size`` (and ``shuffle=True``) to
+      ``super().__init__``.
+    - Per-batch transforms run in ``on_after_batch_transfer`` (on the accelerator), as in
+      :class:`glossary_exp.vision.images.ImageDataModule`.
+    """
 
     def _eval_loader(self, split: str) -> TensorBatches:
         return TensorBatches(*self.splits[split], batch_size=self.batch_size, **self.loader_options())

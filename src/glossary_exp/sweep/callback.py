@@ -16,6 +16,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from glossary_exp.rundir import discard_new_run
+
 log = logging.getLogger(__name__)
 
 
@@ -61,6 +63,14 @@ class SweepCallback(Callback):
             log.info("This job's share of the machine: %s", shared)
 
     def _summarize_at_exit(self) -> None:
+        from glossary_exp.sweep.summary import job_dirs
+
+        if self.sweep_dir is None or not self.sweep_dir.is_dir():
+            return
+        if not job_dirs(self.sweep_dir):  # refused before any job started: leave nothing behind
+            if {p.name for p in self.sweep_dir.iterdir()} <= {"multirun.yaml"}:
+                discard_new_run(self.sweep_dir)  # only if this command created it
+            return
         self._summarize(interrupted=True)
         if self.sweep_dir is not None and self.sweep_dir.is_dir():  # else the sweep stopped before it began
             again = [a for a in sys.argv[1:] if not a.startswith("hydra.sweep.dir=")]

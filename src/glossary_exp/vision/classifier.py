@@ -25,7 +25,7 @@ class ImageClassifier(GlossaryModule):
 
     hparam_metrics = ("train/loss", "train/acc", "val/loss", "val/acc", "val/best_acc", "test/loss", "test/acc")
     monitor = ("val/acc", "max")
-    grid_images = 16  # test images shown in the prediction grid
+    grid_images = 16  # test images shown in the prediction grid, at least one per class (of the first 16)
 
     def __init__(self, net: nn.Module, num_classes: int, input_shape: tuple[int, ...]) -> None:
         super().__init__()
@@ -37,7 +37,7 @@ class ImageClassifier(GlossaryModule):
         self.best_val_acc = MaxMetric()
         self.confusion = MulticlassConfusionMatrix(num_classes, validate_args=False)
         self.train_predictions = EpochPredictions()
-        self.shown: list[torch.Tensor] = []  # [images, predictions, labels] of the first test batch
+        self.shown = GridSample(num_classes, self.grid_images)  # test images across classes, for the grid
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -95,8 +95,7 @@ class ImageClassifier(GlossaryModule):
     def test_step(self, batch: Split, batch_idx: int) -> None:
         predictions = self._evaluate(batch, "test", self.test_acc).argmax(1)
         self.confusion.update(predictions, batch[1])
-        if batch_idx == 0:
-            self.shown = [t[: self.grid_images].cpu() for t in (batch[0], predictions, batch[1])]
+        self.shown.add(batch[0], predictions, batch[1])
 
     def predict_step(self, batch: Split, batch_idx: int) -> torch.Tensor:
         return self(batch[0]).argmax(1)
@@ -104,17 +103,48 @@ class ImageClassifier(GlossaryModule):
     def on_test_epoch_end(self) -> None:
         self._log_accuracy("test", self.test_acc)
         experiment = getattr(self.logger, "experiment", None)
-        if hasattr(experiment, "add_figure") and self.shown:
+        shown = self.shown.take()
+        if hasattr(experiment, "add_figure") and len(shown[0]):
             from glossary_exp.vision.figures import confusion_figure, prediction_grid
 
             datamodule = self.trainer.datamodule
             classes = getattr(datamodule, "classes", None) or [str(k) for k in range(self.num_classes)]
-            images = _displayable(self.shown[0], getattr(datamodule, "transform", None))
-            experiment.add_figure("test/predictions", prediction_grid(images, *self.shown[1:], classes),
+            images = _displayable(shown[0], getattr(datamodule, "transform", None))
+            experiment.add_figure("test/predictions", prediction_grid(images, *shown[1:], classes),
                                   self.global_step)
             experiment.add_figure("test/confusion_matrix", confusion_figure(self.confusion, classes),
                                   self.global_step)
         self.confusion.reset()
+
+
+class GridSample:
+    """Test images for the prediction grid, sampled across classes as batches pass.
+
+    Test sets are often sorted by class (a class-folder copy of CIFAR-10 starts with 1,000
+    airplanes): the first batch alone would show one class. Keeps ``ceil(size / classes)`` images
+    of each of the first ``size`` classes, in class order, copied to the CPU.
+    """
+
+    def __init__(self, num_classes: int, size: int) -> None:
+        self.classes = list(range(min(num_classes, size)))
+        self.per_class = max(1, math.ceil(size / num_classes))
+        self.kept: dict[int, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {c: [] for c in self.classes}
+
+    def add(self, images: torch.Tensor, predictions: torch.Tensor, labels: torch.Tensor) -> None:
+        for cls in self.classes:
+            need = self.per_class - sum(len(part[2]) for part in self.kept[cls])
+            if need > 0:
+                index = (labels == cls).nonzero()[:need, 0]
+                if len(index):
+                    self.kept[cls].append((images[index].cpu(), predictions[index].cpu(), labels[index].cpu()))
+
+    def take(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(images, predictions, labels)`` kept so far, by class; the next :meth:`add` starts afresh."""
+        parts = [part for cls in self.classes for part in self.kept[cls]]
+        self.kept = {c: [] for c in self.classes}
+        if not parts:
+            return torch.empty(0), torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long)
+        return tuple(torch.cat(column) for column in zip(*parts))  # type: ignore[return-value]
 
 
 class EpochPredictions:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from glossary_exp.atomic import write_atomically
 from glossary_exp.data.tensors import Split, SplitTensorDataModule
 from glossary_exp.errors import ConfigError
 from glossary_exp.vision.transforms import BatchTransform
@@ -104,9 +104,7 @@ def cached(cache_dir: Path | None, name: str, key: str, decode: Callable[[], dic
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            torch.save(data, partial)
-            partial.replace(path)  # atomic: a concurrent run never reads half a file
+            write_atomically(path, lambda file: torch.save(data, file))  # a concurrent run never reads half a file
             log.info("%s: decoded tensors cached in %s", name, path)
         except OSError as err:
             log.warning("%s: could not write cache %s (%s)", name, path, err)
