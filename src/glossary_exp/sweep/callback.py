@@ -72,7 +72,7 @@ class SweepCallback(Callback):
                 discard_new_run(self.sweep_dir)  # only if this command created it
             return
         self._summarize(interrupted=True)
-        if self.sweep_dir is not None and self.sweep_dir.is_dir():  # else the sweep stopped before it began
+        if self.sweep_dir is not None:
             again = [a for a in sys.argv[1:] if not a.startswith("hydra.sweep.dir=")]
             print(f"Continue it with: python -m glossary_exp {shlex.join(again)} hydra.sweep.dir={self.sweep_dir}",
                   flush=True)

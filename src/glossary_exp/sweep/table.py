@@ -15,7 +15,6 @@ from typing import Any
 from glossary_exp.sweep.stats import as_dict, varying_keys
 
 WIDTH = 120
-HIDDEN_PREFIXES = ("lr-",)  # LearningRateMonitor's columns: the swept lr is in the overrides already
 
 
 def short(value: Any, digits: int = 5) -> str:
@@ -42,6 +41,11 @@ def differing(row: dict[str, Any], keys: list[str]) -> str:
     return " ".join(short_override(f"{k}={given[k]}") for k in keys if k in given)
 
 
+def learning_rate(metric: str) -> bool:
+    """The learning-rate monitor's columns (``lr``, ``lr/0``, Lightning's ``lr-Adam``): the overrides show the lr."""
+    return metric == "lr" or metric.startswith(("lr/", "lr-"))
+
+
 def metric_priority(metric: str, objective: str | None) -> tuple[int, str]:
     """Lower is kept longer: the objective, then test, validation, best, other, and training metrics."""
     if metric == objective:
@@ -56,7 +60,7 @@ def shown_metrics(rows: list[dict[str, Any]], metrics: list[str], objective: str
     """Metrics worth a column, most important first, each distinct column of values once."""
     seen: dict[tuple[Any, ...], str] = {}
     for metric in sorted(metrics, key=lambda m: metric_priority(m, objective)):
-        if metric.startswith(HIDDEN_PREFIXES) and metric != objective:
+        if learning_rate(metric) and metric != objective:
             continue
         values = tuple(row.get(metric) for row in rows)
         if all(v is None for v in values) and metric != objective:
