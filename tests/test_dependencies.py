@@ -19,7 +19,9 @@ PRIVATE_NAMES = [
     ("lightning.pytorch.strategies.launchers.multiprocessing", "_MultiProcessingLauncher", "trainer.py: ddp_spawn"),
     ("lightning.pytorch.strategies.launchers.subprocess_script", "_SubprocessScriptLauncher", "trainer.py: ddp"),
     ("hydra._internal.config_loader_impl", "ConfigLoaderImpl.repository", "listing.py: group options"),
-    ("optuna.trial", "FrozenTrial._trial_id", "sweep/search.py: a live handle on a stored trial"),
+    ("optuna.trial", "FrozenTrial._trial_id", "sweep/trials.py: a live handle on a stored trial"),
+    ("hydra._internal.core_plugins.basic_sweeper", "BasicSweeper.split_arguments", "sweep/grid.py: Hydra's grid"),
+    ("hydra._internal.core_plugins.basic_launcher", "BasicLauncher", "sweep/search.py: in-process jobs, one at a time"),
 ]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
+import re
 import signal
 import subprocess
 import sys
@@ -15,12 +17,13 @@ from hydra import compose, initialize_config_module
 from optuna.trial import TrialState
 
 from conftest import QUIET, read_metrics
-from glossary_exp.sweep.search import search_space
+from glossary_exp.sweep.space import search_space
 from glossary_exp.sweep.study import INTERRUPTED
 
 # seed=0: every trial starts from the same cubic, so the losses (and what is pruned) are repeatable.
 SEARCH = ("hparams_search=sine_cubic", "seed=0", "hydra.sweeper.sampler.seed=0")
-PRESETS = sorted(p.stem for p in Path(__file__).parents[1].glob("src/glossary_exp/conf/hparams_search/*.yaml"))
+PRESETS = sorted(p.stem for p in Path(__file__).parents[1].glob("src/glossary_exp/conf/hparams_search/*.yaml")
+                 if p.stem != "grid")  # the default: a grid, not a search
 
 
 def load_study(sweep_dir: Path) -> optuna.Study:
@@ -85,6 +88,23 @@ def test_interrupted_search_resumes_in_the_same_study(cli) -> None:
     rerun = next(t for t in after if t.user_attrs.get("rerun_of") == 1)
     assert rerun.params == before[1].params  # the interrupted trial ran again
     assert f"{len(after)} jobs" in resumed.stdout  # the summary lists every job dir of the sweep
+
+
+@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is None,
+                    reason="hydra-joblib-launcher is not installed: pip install 'glossary-exp[parallel]'")
+def test_a_search_on_two_workers_runs_each_trial_in_its_own_numbered_job(cli) -> None:
+    done = cli("-m", *SEARCH, "data.steps=50", "trainer.max_epochs=4", "hydra.sweeper.n_trials=5",
+               "hydra/launcher=parallel", "hydra.launcher.n_jobs=2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (sweep_dir,) = cli.output_dir.glob("sine_cubic/multirun_*")
+    trials = load_study(sweep_dir).trials
+    assert len(trials) == 5 and all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    slots = set()
+    for trial in trials:  # trial n is job n, in <n>_<overrides>, with the trial's parameters
+        job = job_dir(sweep_dir, trial.number)
+        assert f"optimizer.lr={trial.params['optimizer.lr']}" in read_metrics(job)["overrides"]
+        slots.add(re.search(r"slot (\d) of 2", (job / "run.log").read_text()).group(1))
+    assert slots == {"0", "1"}  # both workers ran trials
 
 
 @pytest.mark.parametrize("preset", PRESETS)

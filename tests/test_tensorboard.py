@@ -24,7 +24,9 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_tensorboard_shows_each_job_its_scalars_images_and_what_the_sweep_varied_first(sweep_dir: Path) -> None:
     jobs = sorted(p.name for p in sweep_dir.iterdir() if (p / "metrics.json").is_file())
     with tensorboard_server(sweep_dir) as url:
-        assert sorted(get_json(f"{url}/data/runs")) == jobs  # one run per job, named by its overrides
+        # One run per job, named by its overrides, and "." for the sweep's own picture of its objective.
+        assert sorted(get_json(f"{url}/data/runs")) == [".", *jobs]
+        assert list(get_json(f"{url}/data/plugin/images/tags")["."]) == ["sweep/best/val/acc"]
         for job in jobs:
             query = urllib.parse.urlencode({"run": job, "tag": "train/loss"})
             points = get_json(f"{url}/data/plugin/scalars/scalars?{query}")

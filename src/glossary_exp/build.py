@@ -55,7 +55,7 @@ def prepare(cfg: DictConfig, run_dir: Path, resumed: Resumed | None) -> Experime
             io.remember(source, checkpoint)  # Lightning's restore reads it from here, not from disk again
 
     # A resumed run's TensorBoard events after its checkpoint are the interrupted epoch's: hidden, then redone.
-    purge_step = _logger_step(checkpoint) + 1 if resumed and checkpoint else None
+    purge_step = _logger_step(checkpoint) if resumed and checkpoint else None
     logger = build_logger(cfg, run_dir, purge_step)
     callbacks = build_callbacks(cfg, run_dir, monitor) + search_callbacks()
     if cfg.task == "fit" and not resumed:  # a resumed run's hyperparameters are in its first events file

@@ -13,7 +13,7 @@ from hydra.errors import ConfigCompositionException, InstantiationException, Mis
 from hydra.errors import OverrideParseException
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
-from glossary_exp.errors import listing, nearest
+from glossary_exp.errors import UsageError, listing, nearest
 
 # Groups whose keys are checked against what they build, where +key=value adds a key the YAML lacks.
 OPEN_GROUPS = ("model", "data", "optimizer", "scheduler", "trainer")
@@ -33,6 +33,8 @@ def explain(err: BaseException) -> str | None:
     """One line for a usage error raised while Hydra composed or launched; None for anything else."""
     chain = list(causes(err))
     for cause in chain:
+        if isinstance(cause, UsageError):  # ours, raised while Hydra built a plugin (a sweeper's settings)
+            return str(cause)
         text = _yaml_error(cause) or _missing_extra(cause)
         if text:
             return text

@@ -121,6 +121,23 @@ def lock_run(run: Path, label: str) -> None:
     _locks[key] = handle
 
 
+def held(run: Path) -> bool:
+    """Whether a live process holds ``run``'s lock (a "running" record whose lock is free is stale: its process died).
+
+    Probes by taking the lock for an instant, so a process starting the run at that very instant is refused.
+    """
+    try:
+        handle = open(Path(run) / LOCK_FILE, "r")  # noqa: SIM115 - closed below
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        return False  # closing releases the probe
+
+
 def unlock_run(run: Path) -> None:
     handle = _locks.pop(os.path.abspath(run), None)
     if handle is not None:

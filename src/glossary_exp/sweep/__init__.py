@@ -1,1 +1,2 @@
-"""Sweeps: the summary of a multirun, Optuna search and pruning, each local job's share of the machine."""
+"""Sweeps: the resumable grid, the Optuna search (pruning, shared studies), the summary with its seed statistics,
+each local job's share of the machine."""

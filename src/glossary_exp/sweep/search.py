@@ -1,81 +1,55 @@
 """Bayesian search behind ``hydra/sweeper=glossary_optuna``: Optuna ask/tell, one Hydra job per trial.
 
-Trial number == Hydra job number, so trial ``n`` runs in ``<sweep dir>/<n>_<overrides>`` and its
-pruning callback finds the trial by ``hydra.job.num``.
+Each of ``n_jobs`` workers (threads of this process) asks for a trial, launches it as one job through
+the configured launcher (whose ``launch`` blocks) and asks for the next as soon as it returns, so no
+worker waits for a batch's slowest trial. Trial number == Hydra job number: trial ``n`` runs in
+``<sweep dir>/<n>_<overrides>`` and its pruning callback finds the trial by ``hydra.job.num``. Other
+processes may work on the same study (:mod:`glossary_exp.sweep.trials`): numbers then interleave,
+each trial still has its own directory, and ``n_trials`` counts every process's trials.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import optuna
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override, Transformer
+from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
-from optuna.trial import FrozenTrial, TrialState
+from optuna.distributions import BaseDistribution
 
 from glossary_exp.sweep.share import jobs_at_once
-from glossary_exp.sweep.study import INTERRUPTED, open_storage, storage_url
+from glossary_exp.sweep.space import search_space
+from glossary_exp.sweep.study import INTERRUPTED, check_storage, open_storage, shown, storage_url
+from glossary_exp.sweep.trials import FINISHED, Heartbeat, claim, counted, fail_stale, fail_uncounted, foreign_running
 
 log = logging.getLogger(__name__)
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-
-
-def distribution(override: Override) -> BaseDistribution | None:
-    """Optuna's distribution for a sweep override (interval, range, choice); None for a fixed value.
-
-    ``tag(log, interval(a, b))`` samples on a log scale, ``tag(int, interval(a, b))`` integers.
-    """
-    if not override.is_sweep_override():
-        return None
-    sweep = override.value()
-    if override.is_interval_sweep():  # Hydra parses interval bounds as floats; tag(int, ...) asks for ints
-        log_scale = "log" in sweep.tags
-        if "int" in sweep.tags:
-            return IntDistribution(int(sweep.start), int(sweep.end), log=log_scale)
-        return FloatDistribution(sweep.start, sweep.end, log=log_scale)
-    choices = list(override.sweep_iterator(transformer=Transformer.encode))
-    if override.is_range_sweep() and not sweep.shuffle:
-        # range(a, b, s) stops before b; Optuna's high is inclusive, so it ends at the last element.
-        kind = IntDistribution if all(isinstance(c, int) for c in (sweep.start, sweep.step)) else FloatDistribution
-        return kind(sweep.start, choices[-1], step=sweep.step)
-    return CategoricalDistribution(choices)
-
-
-def search_space(arguments: list[str]) -> tuple[dict[str, BaseDistribution], list[str]]:
-    """(distributions by key, fixed overrides); a later argument for the same key wins."""
-    space: dict[str, BaseDistribution] = {}
-    fixed: dict[str, str] = {}
-    for override in OverridesParser.create().parse_overrides(arguments):
-        key = override.get_key_element()
-        space.pop(key, None)
-        fixed.pop(key, None)
-        dist = distribution(override)
-        if dist is None:
-            fixed[key] = override.input_line or f"{key}={override.get_value_element_as_str()}"
-        else:
-            space[key] = dist
-    return space, list(fixed.values())
 
 
 class Search:
-    """Runs trials in batches of ``n_jobs`` through the configured launcher until the study has ``n_trials``."""
+    """Keeps ``n_jobs`` trials running through the configured launcher until the study has ``n_trials``."""
 
     def __init__(self, objective: str, direction: str, n_trials: int, n_jobs: int, study_name: str,
-                 storage: str | None, sampler: Any, pruner: Any, prune_on: str | None, params: Any,
-                 enqueue: Any) -> None:
+                 storage: str | None, heartbeat_interval: int, grace_period: int, sampler: Any, pruner: Any,
+                 prune_on: str | None, params: Any, enqueue: Any) -> None:
         self.n_jobs = jobs_at_once(n_jobs)  # -1: one trial per core
         self.objective, self.direction, self.n_trials = objective, direction, n_trials
         self.study_name, self.storage, self.sampler, self.pruner = study_name, storage, sampler, pruner
+        self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
         self.params = {str(k): str(v) for k, v in (params or {}).items()}
         self.enqueue = [OmegaConf.to_container(p) if isinstance(p, DictConfig) else dict(p) for p in enqueue or []]
+        if storage:
+            check_storage(storage_url(storage, "."))  # before the sweep starts: one line for a storage that cannot work
+        self.lock = threading.Lock()  # the sampler and this process's view of the study: one worker at a time
+        self.stopping = False
+        self.errors: list[BaseException] = []
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
@@ -95,35 +69,98 @@ class Search:
                                     sampler=self.sampler, pruner=self.pruner, load_if_exists=True)
         # Jobs reach the study through this URL (the job's own sweep dir may be elsewhere, e.g. on Ray).
         fixed.append(f"hydra.sweeper.storage='{url}'")
-        self._recover(study)
-        done = self._done(study)
-        log.info("Optuna study '%s' in %s: %d of %d trials done, objective %s (%s)",
-                 self.study_name, url, done, self.n_trials, self.objective, self.direction)
-        returns = []
-        while done < self.n_trials:
-            trials = [study.ask(space) for _ in range(min(self.n_jobs, self.n_trials - done))]
-            numbers = [t.number for t in trials]
-            if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
-                raise RuntimeError(f"trial numbers {numbers} are not consecutive: another process is adding "
-                                   "trials to this study; give each sweep its own hydra.sweeper.study_name")
-            overrides = [fixed + [f"{k}={v}" for k, v in t.params.items()] for t in trials]
-            try:
-                results = self.launcher.launch(overrides, initial_job_idx=numbers[0])
-            except BaseException:  # Ctrl-C or a launcher crash: the resumed search runs these again
-                for trial in trials:
-                    self._mark_interrupted(study, study.trials[trial.number])
-                raise
-            for trial, result in zip(trials, results):
-                self._tell(study, trial, result)
-            done += len(trials)
-            returns.append(results)
+        with self.lock:
+            self._recover(study)
+            done = counted(study.get_trials(deepcopy=False))
+        workers = self.n_jobs
+        if isinstance(self.launcher, BasicLauncher) and workers > 1:
+            log.warning("hydra.sweeper.n_jobs=%d, but the basic launcher runs one job at a time in this process; "
+                        "choose e.g. hydra/launcher=parallel to run trials at once", workers)
+            workers = 1
+        log.info("Optuna study '%s' in %s: %d of %d trials, objective %s (%s), %d worker(s)",
+                 self.study_name, shown(url), done, self.n_trials, self.objective, self.direction, workers)
+        self.heartbeat = Heartbeat(self.heartbeat_interval)
+        returns: list[list[JobReturn]] = []
+        try:
+            self._run_workers(workers, study, space, fixed, returns)
+        finally:
+            self.heartbeat.stop.set()
         self._log_best(study)
         return returns
 
+    def _run_workers(self, workers: int, study: optuna.Study, space: dict[str, BaseDistribution],
+                     fixed: list[str], returns: list[list[JobReturn]]) -> None:
+        """The workers: this thread alone for one (so Ctrl-C stops its job as before), else one thread each."""
+        threads: list[threading.Thread] = []
+        try:
+            if workers == 1:
+                self._work(study, space, fixed, returns)
+                return
+            threads = [threading.Thread(target=self._work, args=(study, space, fixed, returns), daemon=True,
+                                        name=f"search-worker-{i}") for i in range(workers)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)  # in slices: a Ctrl-C reaches this thread while workers run
+            if self.errors:
+                raise self.errors[0]
+        except BaseException:  # Ctrl-C or a launcher crash: the resumed search runs these trials again
+            self.stopping = True
+            with self.lock:
+                for trial in self.heartbeat.running():
+                    fail_uncounted(study, study.get_trials(deepcopy=False)[trial.number], "the sweep stopped", True)
+            deadline = time.time() + 10
+            for thread in threads:  # their jobs got the Ctrl-C too: let each launch end and clean up its own files
+                thread.join(max(0.0, deadline - time.time()))
+            raise
+
+    def _work(self, study: optuna.Study, space: dict[str, BaseDistribution], fixed: list[str],
+              returns: list[list[JobReturn]]) -> None:
+        """Run trials, one at a time, until the study has enough (or the sweep stops)."""
+        try:
+            while (trial := self._next_trial(study, space)) is not None:
+                self.heartbeat.add(trial)
+                overrides = fixed + [f"{k}={v}" for k, v in trial.params.items()]
+                result = self.launcher.launch([overrides], initial_job_idx=trial.number)[0]
+                with self.lock:
+                    self.heartbeat.discard(trial)
+                    if self.stopping:  # stopped while it ran: the main thread has failed it for a rerun
+                        return
+                    self._tell(study, trial, result)
+                    returns.append([result])
+        except BaseException as err:  # noqa: BLE001 - handed to the main thread, which stops the sweep
+            self.stopping = True
+            if threading.current_thread() is threading.main_thread():
+                raise
+            self.errors.append(err)
+
+    def _next_trial(self, study: optuna.Study, space: dict[str, BaseDistribution]) -> optuna.Trial | None:
+        """A new trial of this process, or None once the study has ``n_trials`` that count and none may fail."""
+        while not self.stopping:
+            with self.lock:
+                fail_stale(study, self.grace_period)
+                trials = study.get_trials(deepcopy=False)
+                if counted(trials) < self.n_trials:
+                    trial = study.ask(space)
+                    claim(trial)
+                    # Another process may have asked at the same moment: the trials numbered first are the ones that run.
+                    if counted(study.get_trials(deepcopy=False), below=trial.number) < self.n_trials:
+                        return trial
+                    fail_uncounted(study, study.get_trials(deepcopy=False)[trial.number],
+                                   "asked after the study had n_trials", rerun=False)
+                    continue
+                if not foreign_running(trials):
+                    return None
+            # Other processes' trials still run: if one's worker dies, its parameters need a worker here.
+            time.sleep(min(2.0, self.heartbeat_interval))
+        return None
+
     def _tell(self, study: optuna.Study, trial: optuna.Trial, result: JobReturn) -> None:
         """The objective of a completed job; a failed job (or missing / NaN objective) is a failed trial."""
-        if study.get_trials(deepcopy=False)[trial.number].state in FINISHED:
-            return  # pruned: its job told the study itself
+        state = study.get_trials(deepcopy=False)[trial.number].state
+        if state in FINISHED:
+            return  # pruned: its job told the study itself (or a worker took it for dead and failed it)
         metrics = result.return_value if result.status == JobStatus.COMPLETED else None
         value = metrics.get(self.objective) if isinstance(metrics, dict) else None
         if isinstance(metrics, dict) and value is None:
@@ -132,29 +169,14 @@ class Search:
         if isinstance(value, (int, float)) and math.isfinite(value):
             study.tell(trial, float(value), skip_if_finished=True)
         else:
-            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-
-    def _mark_interrupted(self, study: optuna.Study, frozen: FrozenTrial) -> None:
-        """Fail an unfinished trial, flagged so it does not count, and queue its params again."""
-        if frozen.state in FINISHED:
-            return
-        trial = optuna.Trial(study, frozen._trial_id)  # a live handle on a stored trial, as Optuna's integrations do
-        trial.set_user_attr(INTERRUPTED, True)
-        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-        study.enqueue_trial(frozen.params, user_attrs={"rerun_of": frozen.number})
+            study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
 
     def _recover(self, study: optuna.Study) -> None:
-        """Trials a killed sweep left running, and on a new study the configured first trials."""
+        """On a new study the configured first trials; trials whose workers died (a killed sweep) run again."""
         if not study.trials:
             for params in self.enqueue:
-                study.enqueue_trial(params)
-        for frozen in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            log.warning("trial %d was left running by an earlier sweep; running its params again", frozen.number)
-            self._mark_interrupted(study, frozen)
-
-    @staticmethod
-    def _done(study: optuna.Study) -> int:
-        return sum(1 for t in study.get_trials(deepcopy=False, states=FINISHED) if not t.user_attrs.get(INTERRUPTED))
+                study.enqueue_trial(params, skip_if_exists=True)  # another process may be starting the study too
+        fail_stale(study, self.grace_period)
 
     def _log_best(self, study: optuna.Study) -> None:
         states = [t.state.name.lower() for t in study.trials if not t.user_attrs.get(INTERRUPTED)]

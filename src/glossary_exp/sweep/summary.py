@@ -1,7 +1,9 @@
-"""One table per sweep, rebuilt from the files on disk: a row per job, sorted by the objective.
+"""One summary per sweep, rebuilt from the files on disk: a row per job sorted by the objective, and
+statistics over the seeds of each configuration.
 
-``python -m glossary_exp summary <sweep_dir>`` writes ``summary.csv`` and ``summary.md`` into the
-sweep directory and prints the table. Imports neither torch nor Optuna.
+``python -m glossary_exp summary <sweep_dir> [--by KEY]`` writes ``summary.csv`` (every job, every
+metric), ``summary.md`` (what is printed), ``summary_groups.csv`` and ``summary.png`` (with repeats)
+into the sweep directory. Imports neither torch nor Optuna.
 """
 
 from __future__ import annotations
@@ -9,18 +11,21 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
-from glossary_exp.rundir import METRICS_FILE, read_metrics
+from glossary_exp.rundir import METRICS_FILE, held, read_metrics
+from glossary_exp.sweep.stats import group_stats, repeated, sort_groups
 from glossary_exp.sweep.study import search_settings
+from glossary_exp.sweep.table import WIDTH, group_table, job_table
 
-SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
+SUMMARY_CSV, SUMMARY_MD, SUMMARY_GROUPS = "summary.csv", "summary.md", "summary_groups.csv"
+STATS = ("n", "mean", "sd", "ci_low", "ci_high")
 FIXED = ("job", "status")
 TRAILING = ("duration_s", "overrides", "run_dir", "error")
-MAX_CELL = 80  # characters of an error shown in the Markdown table; the CSV has all of it
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
@@ -41,7 +46,10 @@ def row_of(run_dir: Path) -> dict[str, Any]:
     if overrides is None and (run_dir / ".hydra" / "overrides.yaml").is_file():
         overrides = list(OmegaConf.load(run_dir / ".hydra" / "overrides.yaml"))
     metrics = {k: float(v) for k, v in (record.get("metrics") or {}).items() if isinstance(v, (int, float))}
-    return {"job": _job_number(run_dir), "status": record.get("status", "no record"), **metrics,
+    status = record.get("status", "no record")
+    if status == "running" and not held(run_dir):
+        status = "interrupted"  # its process died (a killed sweep): nothing holds the run's lock
+    return {"job": _job_number(run_dir), "status": status, **metrics,
             "duration_s": record.get("duration_s"), "overrides": list(overrides or []),
             "run_dir": str(run_dir), "error": record.get("error", ""), "_monitor": record.get("monitor")}
 
@@ -79,16 +87,11 @@ def columns(rows: list[dict[str, Any]], objective: str | None) -> list[str]:
     return [*FIXED, *([objective] if objective else []), *metrics, *TRAILING]
 
 
-def _cell(value: Any, markdown: bool) -> str:
+def _cell(value: Any) -> str:
+    """A CSV cell: everything, floats at full precision."""
     if value is None:
         return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    text = " ".join(value) if isinstance(value, list) else str(value)
-    if markdown:
-        text = " ".join(text.split()).replace("|", "\\|")
-        text = text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
-    return text
+    return " ".join(value) if isinstance(value, list) else str(value)
 
 
 def shared_overrides(rows: list[dict[str, Any]]) -> list[str]:
@@ -97,64 +100,79 @@ def shared_overrides(rows: list[dict[str, Any]]) -> list[str]:
     return [o for o in lists[0] if all(o in other for other in lists[1:])] if len(lists) > 1 else []
 
 
-def markdown(rows: list[dict[str, Any]], cols: list[str]) -> str:
-    """An aligned Markdown table: overrides that differ between jobs, run directories by name."""
-    shared = set(shared_overrides(rows))
-
-    def shown(row: dict[str, Any], col: str) -> Any:
-        if col == "overrides":
-            return [o for o in row[col] if o not in shared]
-        if col == "duration_s" and isinstance(row[col], float):
-            return f"{row[col]:.1f}"
-        return Path(row[col]).name if col == "run_dir" else row.get(col)
-
-    cells = [[_cell(shown(row, c), True) for c in cols] for row in rows]
-    widths = [max([len(c), *(len(line[i]) for line in cells)]) for i, c in enumerate(cols)]
-    lines = [cols, ["-" * w for w in widths], *cells]
-    return "\n".join("| " + " | ".join(v.ljust(w) for v, w in zip(line, widths)) + " |" for line in lines)
-
-
 def job_rows(sweep_dir: Path) -> list[dict[str, Any]]:
     """A row per job of the sweep, by job number."""
     return [row_of(d) for d in job_dirs(Path(sweep_dir))]
 
 
-def summarize(sweep_dir: Path, objective: str | None = None, direction: str | None = None,
-              note: str | None = None, rows: list[dict[str, Any]] | None = None) -> str:
-    """Write summary.csv and summary.md into ``sweep_dir``; returns the text to print.
+def write_csv(path: Path, rows: list[dict[str, Any]], cols: list[str]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=cols, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({c: _cell(row.get(c)) for c in cols} for row in rows)
 
-    ``rows``: the :func:`job_rows` of ``sweep_dir`` when the caller has read them already.
+
+def group_csv_rows(groups: list[dict[str, Any]], metrics: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The group statistics as CSV rows: group, jobs, then n, mean, sd, ci_low, ci_high of each metric."""
+    cols = ["group", "jobs", *(f"{m} {s}" for m in metrics for s in STATS)]
+    rows = [{"group": " ".join(g["group"]), "jobs": " ".join(map(str, g["jobs"])),
+             **{f"{m} {s}": g["stats"][m][s] for m in metrics for s in STATS}} for g in groups]
+    return rows, cols
+
+
+def summarize(sweep_dir: Path, objective: str | None = None, direction: str | None = None,
+              note: str | None = None, rows: list[dict[str, Any]] | None = None, by: list[str] | None = None) -> str:
+    """Write summary.csv, summary.md (and, with repeats, summary_groups.csv and summary.png); the text to print.
+
+    ``rows``: the :func:`job_rows` of ``sweep_dir`` when the caller has read them already. ``by``: group
+    jobs by these override keys (default: jobs that differ only in their seed form a group).
     """
+    from glossary_exp.sweep.figure import draw
+
     sweep_dir = Path(sweep_dir)
     rows = job_rows(sweep_dir) if rows is None else rows
     found_objective, found_direction = objective_of(sweep_dir, rows)
     objective, direction = objective or found_objective, direction or found_direction
     rows = sort_rows(rows, objective, direction)
     cols = columns(rows, objective)
-    with open(sweep_dir / SUMMARY_CSV, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=cols, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows({c: _cell(row.get(c), False) for c in cols} for row in rows)
+    write_csv(sweep_dir / SUMMARY_CSV, rows, cols)
     statuses = [row["status"] for row in rows]
     counts = ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses)))
     order = f"sorted by {objective} ({direction})" if objective else "by job number"
-    heading = f"Sweep {sweep_dir}: {len(rows)} jobs ({counts or 'none'}), {order}" + (f"; {note}" if note else "")
-    shared = shared_overrides(rows)
-    heading += f"\nEvery job: {' '.join(shared)}" if shared else ""
-    table = markdown(rows, cols)
-    (sweep_dir / SUMMARY_MD).write_text(f"{heading}\n\n{table}\n")
-    return f"{heading}\n{table}\nSummary written to {sweep_dir / SUMMARY_CSV} and {SUMMARY_MD}"
+    lines = [f"Sweep {sweep_dir}", f"{len(rows)} jobs ({counts or 'none'}), {order}" + (f"; {note}" if note else "")]
+    lines += textwrap.wrap(f"Every job: {' '.join(shared_overrides(rows))}", WIDTH, subsequent_indent="  ",
+                           break_on_hyphens=False) if shared_overrides(rows) else []
+    metrics = [c for c in cols if c not in (*FIXED, *TRAILING)]
+    table, left_out = job_table(rows, metrics, objective)
+    lines += ["", *table]
+    if left_out:
+        lines += textwrap.wrap(f"In {SUMMARY_CSV} too: {', '.join(left_out)}", WIDTH, break_on_hyphens=False)
+    groups = sort_groups(group_stats(rows, metrics, by), objective, direction)
+    if by or repeated(groups):
+        grouping = f"by {', '.join(by)}" if by else "jobs that differ only in their seed"
+        lines += ["", f"Groups ({grouping}): mean over completed jobs; 95% CI of the mean by Student's t", "",
+                  *group_table(groups, metrics, objective)]
+        write_csv(sweep_dir / SUMMARY_GROUPS, *group_csv_rows(groups, metrics))
+    figure = draw(sweep_dir, rows, objective)
+    written = ", ".join([SUMMARY_CSV, SUMMARY_MD] + ([SUMMARY_GROUPS] if by or repeated(groups) else [])
+                        + ([figure.name] if figure else []))
+    text = "\n".join(lines)
+    (sweep_dir / SUMMARY_MD).write_text(text + "\n")
+    return f"{text}\nWritten beside the jobs: {written}"
 
 
 def main(argv: list[str]) -> int:
-    """``summary <sweep_dir> [--objective M] [--direction minimize|maximize]``."""
+    """``summary <sweep_dir> [--objective M] [--direction minimize|maximize] [--by KEY[,KEY]]``."""
     parser = argparse.ArgumentParser(prog="python -m glossary_exp summary",
                                      description="Rebuild a sweep's summary table from its job directories.")
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--objective", help="metric to sort by (default: the search's objective or best/<monitor>)")
     parser.add_argument("--direction", choices=("minimize", "maximize"))
+    parser.add_argument("--by", help="group jobs by these override keys, e.g. optimizer or optimizer,optimizer.lr "
+                                     "(default: jobs that differ only in their seed)")
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():
         parser.error(f"{args.sweep_dir} is not a directory")
-    print(summarize(args.sweep_dir, args.objective, args.direction))
+    by = [k.strip() for k in args.by.split(",") if k.strip()] if args.by else None
+    print(summarize(args.sweep_dir, args.objective, args.direction, by=by))
     return 0

@@ -1,0 +1,127 @@
+"""A grid that resumes: rerun with the same ``hydra.sweep.dir``, it runs only what is not done yet.
+
+Each job is decided before anything is launched, from its directory (the one Hydra would give it):
+a completed record with the same overrides and composed config is skipped; an interrupted job, or
+one whose process died while it was running (its lock is free), continues from its ``last.ckpt``
+with ``resume=`` in its own directory and TensorBoard run; anything else (failed, no checkpoint,
+changed config) runs again from scratch in an emptied directory, so no old events mix with the new.
+Jobs keep their numbers: Hydra's launchers number a batch from ``initial_job_idx`` on, so the jobs
+to run go out in contiguous ranges.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobReturn
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from glossary_exp.resume import RESUME_SETTINGS, resumable
+from glossary_exp.rundir import CONFIG_FILE, held, read_metrics
+
+log = logging.getLogger(__name__)
+SKIP, RESUME, RUN, BUSY = "skip", "resume", "run", "busy"
+
+
+@dataclass
+class Job:
+    num: int
+    overrides: list[str]
+    run_dir: Path
+    action: str  # SKIP, RESUME, RUN or BUSY (another live process runs it)
+    why: str
+
+    def launched_with(self) -> list[str]:
+        return [*self.overrides, f"resume='{self.run_dir}'"] if self.action == RESUME else self.overrides
+
+
+def run_grid(sweeper: BasicSweeper, arguments: list[str]) -> list[Sequence[JobReturn]]:
+    """Expand the grid as Hydra does, decide each job, launch the ones to run in contiguous ranges of numbers."""
+    config, context = sweeper.config, sweeper.hydra_context
+    assert config is not None and context is not None and sweeper.launcher is not None
+    params = [f"{k}={v}" for k, v in (sweeper.params or {}).items()] + list(arguments)
+    parsed = OverridesParser.create(config_loader=context.config_loader).parse_overrides(params)
+    grid = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    sweep_dir = Path(config.hydra.sweep.dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(config, sweep_dir / "multirun.yaml")
+    jobs = [decide(context.config_loader.load_sweep_config(config, list(o)), sweep_dir, n, list(o))
+            for n, o in enumerate(grid)]
+    todo = [job for job in jobs if job.action in (RUN, RESUME)]
+    skipped = [job for job in jobs if job.action == SKIP]
+    if len(todo) < len(jobs):
+        log.info("Sweep %s: %d skipped, %d to run", sweep_dir, len(skipped), len(todo))
+    for job in jobs:
+        if job.action != RUN or job.why != "new":
+            log.info("job %d: %s (%s)", job.num, job.action, job.why)
+        if job.action == RUN and job.run_dir.is_dir():
+            shutil.rmtree(job.run_dir)  # from scratch: no earlier events, checkpoints or record left to mix in
+    returns = []
+    for batch in ranges(todo, sweeper.max_batch_size):
+        returns.append(sweeper.launcher.launch([job.launched_with() for job in batch], initial_job_idx=batch[0].num))
+    return returns
+
+
+def ranges(jobs: list[Job], most: int | None) -> list[list[Job]]:
+    """``jobs`` cut where their numbers skip one, and into pieces of at most ``most``."""
+    out: list[list[Job]] = []
+    for job in jobs:
+        if out and out[-1][-1].num == job.num - 1 and (not most or most < 0 or len(out[-1]) < most):
+            out[-1].append(job)
+        else:
+            out.append([job])
+    return out
+
+
+def decide(job_cfg: DictConfig, sweep_dir: Path, num: int, overrides: list[str]) -> Job:
+    """What this rerun does with job ``num``, from what its directory holds."""
+    with open_dict(job_cfg):
+        job_cfg.hydra.job.num = num
+    run_dir = sweep_dir / str(job_cfg.hydra.sweep.subdir)
+    record = read_metrics(run_dir) or {}
+    status = record.get("status")
+
+    def job(action: str, why: str) -> Job:
+        return Job(num, overrides, run_dir, action, why)
+
+    if not record:
+        return job(RUN, "new" if not run_dir.exists() else "no record: started again")
+    if record.get("overrides") != overrides:
+        return job(RUN, "its directory holds other overrides: started again")
+    if status == "running" and held(run_dir):
+        return job(BUSY, "another process is running it")
+    if not (run_dir / CONFIG_FILE).is_file() or not same_config(job_cfg, OmegaConf.load(run_dir / CONFIG_FILE)):
+        return job(RUN, f"{status}, but its config differs from the sweep's now: started again")
+    if status == "completed":
+        return job(SKIP, "completed")
+    if status in ("interrupted", "running") and resumable(run_dir, OmegaConf.load(run_dir / CONFIG_FILE)):
+        return job(RESUME, f"{'its process died' if status == 'running' else 'interrupted'}: continues from last.ckpt")
+    return job(RUN, f"{status}: started again")
+
+
+def same_config(composed: DictConfig, saved: Any) -> bool:
+    """Whether the job's config now is the one it ran with, apart from where files go and a seed chosen at random."""
+    now, then = _comparable(composed), _comparable(saved)
+    if now.get("seed") is None:
+        then.pop("seed", None)
+        now.pop("seed", None)
+    return now == then
+
+
+def _comparable(cfg: Any) -> dict[str, Any]:
+    task = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])  # Hydra's node resolves only in a job
+    data: dict[str, Any] = OmegaConf.to_container(task, resolve=True)  # type: ignore[assignment]
+    for key in RESUME_SETTINGS:  # settings a resume may change: they do not change what the job computes
+        node, _, leaf = key.rpartition(".")
+        parent = data.get(node, {}) if node else data
+        if isinstance(parent, dict):
+            parent.pop(leaf, None)
+    return data
+

@@ -1,0 +1,56 @@
+"""The sweepers' settings (``hydra/sweeper=glossary_grid``, ``hydra/sweeper=glossary_optuna``) as config schemas.
+
+The Hydra plugins in ``hydra_plugins/`` register these and import nothing else of ours at start,
+so this module imports only the standard library.
+"""
+
+# No ``from __future__ import annotations``: OmegaConf reads these annotations as types.
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+GRID_TARGET = "hydra_plugins.glossary_grid.grid.GlossaryGridSweeper"
+SEARCH_TARGET = "hydra_plugins.glossary_optuna.sweeper.GlossaryOptunaSweeper"
+
+
+@dataclass
+class GridConf:
+    """Hydra's basic sweeper (a cartesian grid) that skips jobs a previous run of the sweep completed."""
+
+    _target_: str = GRID_TARGET
+    # Jobs handed to the launcher at once (null: all of them), as in Hydra's basic sweeper.
+    max_batch_size: Optional[int] = None
+    params: Optional[Dict[str, str]] = None
+
+
+@dataclass
+class SearchConf:
+    _target_: str = SEARCH_TARGET
+    # A key of the job's final metrics (metrics.json), e.g. val/loss or best/val/acc.
+    objective: str = "val/loss"
+    direction: str = "minimize"
+    # Trials the study should hold when the sweep ends, counted over every process working on it;
+    # a resumed sweep runs only the rest.
+    n_trials: int = 20
+    # Trials running at once in this process, each started as soon as a worker is free: the
+    # launcher's parallelism (joblib's n_jobs when it has one).
+    n_jobs: int = "${oc.select:hydra.launcher.n_jobs,1}"  # type: ignore[assignment]
+    study_name: str = "search"
+    # null: SQLite in the sweep directory, so rerunning with hydra.sweep.dir=<it> resumes.
+    # journal: an Optuna journal file in the sweep directory; journal:<path> one elsewhere (shared
+    # filesystem). postgresql://user@host/db (pip install 'glossary-exp[postgres]'), sqlite:///<file>.
+    storage: Optional[str] = None
+    # Seconds between the heartbeats of a running trial; one silent for grace_period seconds
+    # (its worker died) is failed and its parameters run again.
+    heartbeat_interval: int = 10
+    grace_period: int = 60
+    sampler: Dict[str, Any] = field(default_factory=lambda: {"_target_": "optuna.samplers.TPESampler", "seed": None})
+    # null: no pruning. Jobs report prune_on after every validation (else training) epoch.
+    pruner: Optional[Dict[str, Any]] = field(default_factory=lambda: {
+        "_target_": "optuna.pruners.MedianPruner", "n_startup_trials": 3, "n_warmup_steps": 1})
+    # null: the objective without its "best/" prefix.
+    prune_on: Optional[str] = None
+    # The search space, in Hydra's override syntax: interval(1e-4, 1e-1), tag(log, interval(...)),
+    # tag(int, interval(2, 64)), choice(a, b), range(1, 8). Sweep overrides on the command line join it.
+    params: Dict[str, str] = field(default_factory=dict)
+    # Tried first (each a dict of param -> value), e.g. the experiment's default settings.
+    enqueue: List[Dict[str, Any]] = field(default_factory=list)

@@ -1,0 +1,19 @@
+"""``hydra/sweeper=glossary_grid`` (the default): Hydra's basic grid, and a rerun skips the jobs that completed."""
+
+from typing import Any, List
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.config_store import ConfigStore
+
+from glossary_exp.sweep.settings import GridConf
+
+ConfigStore.instance().store(group="hydra/sweeper", name="glossary_grid", node=GridConf, provider="glossary_exp")
+
+
+class GlossaryGridSweeper(BasicSweeper):
+    """Hydra's grid expansion; which jobs run, and in which directories, is :mod:`glossary_exp.sweep.grid`'s."""
+
+    def sweep(self, arguments: List[str]) -> Any:
+        from glossary_exp.sweep.grid import run_grid
+
+        return run_grid(self, arguments)
