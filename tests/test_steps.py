@@ -144,7 +144,7 @@ def test_a_resumed_run_shows_each_step_once(tmp_path: Path) -> None:
     (run,) = run_dirs(output_dir)
     assert read_metrics(run)["status"] == "interrupted"
     assert run_cli(f"resume={run}", output_dir=output_dir).returncode == 0
-    for tag in ("train/loss", "val/loss"):
+    for tag in ("train/loss", "val/loss", "lr"):  # lr: logged as each epoch starts, at the checkpoint's step
         steps = [step for step, _ in scalars(run, tag)]
         assert len(steps) == len(set(steps)), f"{tag}: a step shown twice"
         assert scalars(run, tag) == scalars(unbroken, tag), tag  # the same points as an unbroken run

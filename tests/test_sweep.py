@@ -94,6 +94,9 @@ def test_failing_jobs_are_recorded_and_the_others_run(cli) -> None:
     assert errors["-1"].startswith("ConfigError: optimizer.lr")
     assert errors["1e+30"].startswith("NonFiniteLossError")
     assert "3 jobs (1 completed, 2 failed)" in done.stdout
+    # The job refused before training left no TensorBoard run: no empty row in HParams or in the run list.
+    refused = next(Path(row["run_dir"]) for row in rows if swept_lr(row) == "-1")
+    assert not list(refused.glob("events.out.tfevents.*"))
 
 
 def test_summary_of_a_sweep_stopped_before_any_job(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ def test_search_runs_trials_as_jobs_and_prunes_bad_ones(cli) -> None:
     assert len(rows) == 4 and "sorted by train/loss (minimize)" in done.stdout
     values = [float(row["train/loss"]) for row in rows if row["status"] == "completed"]
     assert values == sorted(values) and rows[-1]["status"] == "pruned"
+    assert "job pruned: trial" in done.stdout and "job failed: trial" not in done.stdout  # said as what it is
 
 
 def test_interrupted_search_resumes_in_the_same_study(cli) -> None:

@@ -19,7 +19,8 @@ TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.tmp$")
 
 
 def temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Never named like an events file: TensorBoard reads every file whose name holds "tfevents".
+    return path.with_name(f".{path.name.replace('tfevents', 'tfev')}.{os.getpid()}.tmp")
 
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:

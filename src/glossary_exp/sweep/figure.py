@@ -8,8 +8,9 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from glossary_exp.atomic import write_atomically
 from glossary_exp.sweep.stats import SEED, as_dict, describe, group_rows, varying_keys
 
 FIGURE = "summary.png"
@@ -61,7 +62,7 @@ def draw(sweep_dir: Path, rows: list[dict[str, Any]], objective: str | None) -> 
     figure.suptitle("each seed (grey); mean and 95% CI over seeds (blue)", fontsize=9)
     png = io.BytesIO()
     figure.savefig(png, format="png", dpi=100)
-    (sweep_dir / FIGURE).write_bytes(png.getvalue())
+    write_atomically(sweep_dir / FIGURE, lambda handle: handle.write(png.getvalue()))
     width, height = (int(v * 100) for v in figure.get_size_inches())
     _write_image_event(sweep_dir / EVENTS, f"sweep/{objective}", png.getvalue(), width, height)
     return sweep_dir / FIGURE
@@ -78,9 +79,9 @@ def _write_image_event(path: Path, tag: str, png: bytes, width: int, height: int
     events = [event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"),
               event_pb2.Event(wall_time=time.time(), step=0,
                               summary=summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, image=image)]))]
-    partial = path.with_name(".summary-events.partial")  # no "tfevents" in the name: TensorBoard skips it
-    with open(partial, "wb") as handle:
+    def write(handle: BinaryIO) -> None:
         writer = RecordWriter(handle)
         for event in events:
             writer.write(event.SerializeToString())
-    partial.replace(path)
+
+    write_atomically(path, write)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
 import textwrap
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from glossary_exp.atomic import write_text_atomically
 from glossary_exp.rundir import METRICS_FILE, held, read_metrics
 from glossary_exp.sweep.stats import group_stats, repeated, sort_groups
 from glossary_exp.sweep.study import search_settings
@@ -106,10 +108,12 @@ def job_rows(sweep_dir: Path) -> list[dict[str, Any]]:
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], cols: list[str]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=cols, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows({c: _cell(row.get(c)) for c in cols} for row in rows)
+    """The rows as CSV, written whole or not at all (a summary rebuilt while a reader has it open stays readable)."""
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=cols, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({c: _cell(row.get(c)) for c in cols} for row in rows)
+    write_text_atomically(path, text.getvalue())
 
 
 def group_csv_rows(groups: list[dict[str, Any]], metrics: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -157,7 +161,7 @@ def summarize(sweep_dir: Path, objective: str | None = None, direction: str | No
     written = ", ".join([SUMMARY_CSV, SUMMARY_MD] + ([SUMMARY_GROUPS] if by or repeated(groups) else [])
                         + ([figure.name] if figure else []))
     text = "\n".join(lines)
-    (sweep_dir / SUMMARY_MD).write_text(text + "\n")
+    write_text_atomically(sweep_dir / SUMMARY_MD, text + "\n")
     return f"{text}\nWritten beside the jobs: {written}"
 
 
