@@ -8,8 +8,10 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,9 +50,42 @@ def test_parallel_launcher_runs_jobs_in_processes_with_a_share_of_the_cores(cli)
     assert {int(m.group(2)) for m in shares} == {max(1, cores // 2)}
 
 
+# Ray binds to the machine's outside address even when told 127.0.0.1, unless it believes it runs on
+# one machine only: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 (ray_constants.ENABLE_RAY_CLUSTER, on Linux too)
+# makes every Ray process use 127.0.0.1. No usage statistics are sent.
+RAY_LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def outside_listeners() -> set[str]:
+    """Listening TCP sockets of this machine that are not on loopback (``address:port``)."""
+    out = subprocess.run(["ss", "-Htln"], capture_output=True, text=True, check=True).stdout
+    local = {line.split()[3] for line in out.splitlines() if len(line.split()) > 3}
+    return {a for a in local if not a.startswith(("127.", "[::1]", "[::ffff:127."))}
+
+
+@contextmanager
+def no_new_outside_listeners() -> Iterator[None]:
+    """Fail if, while the block runs, anything starts listening on an address other than loopback."""
+    before, seen, stop = outside_listeners(), set(), threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.2):
+            seen.update(outside_listeners() - before)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert not seen, f"listening outside loopback: {sorted(seen)}"
+
+
 @needs("hydra_plugins.hydra_ray_launcher", "ray")
 def test_ray_launcher_runs_jobs_on_a_local_ray_instance(cli) -> None:
-    done = cli(*TWO_JOBS, "hydra/launcher=ray_local", timeout=300)
+    with no_new_outside_listeners():
+        done = cli(*TWO_JOBS, "hydra/launcher=ray_local", env=RAY_LOOPBACK, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = finished_jobs(cli.output_dir)
     assert len(jobs) == 2 and all(read_metrics(job)["status"] == "completed" for job in jobs)
@@ -63,8 +98,9 @@ def ray_cluster(tmp_path: Path) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}  # no token file needed by the test's client
+    env = {**os.environ, **RAY_LOOPBACK, "RAY_AUTH_MODE": "disabled"}  # no token file needed by the test's client
     ray = Path(sys.executable).with_name("ray")
+    before = outside_listeners()
     head = subprocess.Popen([str(ray), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
                              "--block"], env=env, stdout=open(tmp_path / "ray_head.log", "w"), stderr=subprocess.STDOUT)
     try:
@@ -72,6 +108,9 @@ def ray_cluster(tmp_path: Path) -> Iterator[str]:
         while "--block" not in (tmp_path / "ray_head.log").read_text() and time.time() < deadline:
             assert head.poll() is None, (tmp_path / "ray_head.log").read_text()[-2000:]
             time.sleep(0.2)
+        assert outside_listeners() <= before, "the head listens outside loopback"
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", (tmp_path / "ray_head.log").read_text())  # without its colours
+        assert "Local node IP: 127.0.0.1" in plain
         yield f"127.0.0.1:{port}"
     finally:
         head.terminate()  # ray start --block stops the processes it started
@@ -80,8 +119,9 @@ def ray_cluster(tmp_path: Path) -> Iterator[str]:
 
 @needs("hydra_plugins.hydra_ray_launcher", "ray")
 def test_ray_launcher_runs_jobs_on_an_existing_cluster(cli, ray_cluster: str) -> None:
-    done = cli(*TWO_JOBS, "hydra/launcher=ray_cluster", f"hydra.launcher.ray.init.address={ray_cluster}",
-               env={"RAY_AUTH_MODE": "disabled"}, timeout=300)
+    with no_new_outside_listeners():
+        done = cli(*TWO_JOBS, "hydra/launcher=ray_cluster", f"hydra.launcher.ray.init.address={ray_cluster}",
+                   env={**RAY_LOOPBACK, "RAY_AUTH_MODE": "disabled"}, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Connected to Ray cluster" in done.stdout + done.stderr
     jobs = finished_jobs(cli.output_dir)
@@ -95,8 +135,8 @@ def test_submitit_local_executor_runs_jobs_and_the_slurm_config_composes(cli) ->
         cfg = compose("config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"],
                       return_hydra_config=True)
     launcher = cfg.hydra.launcher
-    assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu"
-    assert launcher.cpus_per_task == 4 and launcher.submitit_folder.endswith("/.submitit/%j")
+    assert launcher._target_ == "hydra_plugins.glossary_slurm.launcher.SlurmLauncher" and launcher.partition == "gpu"
+    assert launcher.cpus_per_task == 1 and launcher.jobs_per_task == 1 and launcher.submitit_folder.endswith("/.submitit/%j")
 
     done = cli(*TWO_JOBS, "hydra/launcher=submitit_local")
     assert done.returncode == 0, done.stderr[-3000:]

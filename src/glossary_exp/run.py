@@ -155,7 +155,8 @@ def _in_sweep() -> bool:
 
 def _continued_record(record: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """The resumed run's record, kept whole: its overrides and metrics stay, the resume is appended."""
-    resumes = [*record.get("resumed", []), {"at": time.strftime("%Y-%m-%d %H:%M:%S"), "command": overrides}]
+    resumes = [*record.get("resumed", []), {"at": time.strftime("%Y-%m-%d %H:%M:%S"), "command": overrides,
+                                            "after": record.get("error")}]
     return {**record, "status": "running", "error": None, "resumed": resumes}
 
 

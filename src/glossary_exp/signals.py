@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from types import FrameType
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
+REASONS = {signal.SIGINT: "Ctrl-C (SIGINT)",
+           signal.SIGUSR2: "SIGUSR2 (in a SLURM job: a preemption or the time limit near; requeued)"}
 _received: list[int] = []
 
 
@@ -43,6 +45,22 @@ def stop_on_signals() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def record(*signums: int) -> None:
+    """Note each of ``signums`` when it arrives, then call the handler it had (a SLURM job's: submitit's, Lightning's).
+
+    So the record of a run that such a signal stopped says which one did.
+    """
+    for signum in signums:
+        previous = signal.getsignal(signum)
+
+        def noted(number: int, frame: FrameType | None, previous: object = previous) -> None:
+            _received.append(number)
+            if callable(previous):
+                previous(number, frame)
+
+        signal.signal(signum, noted)
+
+
 def exit_status() -> int:
     """128 + the signal that stopped the command (SIGINT when it was a plain KeyboardInterrupt)."""
     return 128 + (_received[-1] if _received else signal.SIGINT)
@@ -51,6 +69,4 @@ def exit_status() -> int:
 def describe() -> str:
     """How the command was stopped, for its record."""
     signum = _received[-1] if _received else signal.SIGINT
-    if signum == signal.SIGINT:
-        return "interrupted by Ctrl-C (SIGINT)"
-    return f"interrupted by {signal.Signals(signum).name}"
+    return f"interrupted by {REASONS.get(signum, signal.Signals(signum).name)}"

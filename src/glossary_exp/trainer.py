@@ -12,6 +12,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch import callbacks as cb
+from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.fabric.plugins.io.checkpoint_io import CheckpointIO
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.accelerators import CPUAccelerator, CUDAAccelerator, MPSAccelerator
@@ -174,7 +175,7 @@ def _lightning_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callba
             default_root_dir=run_dir,
             logger=logger,
             callbacks=callbacks,
-            plugins=[checkpoint_io],  # every checkpoint Lightning reads or writes goes through it
+            plugins=[checkpoint_io, *cluster_environment()],  # every checkpoint read or written goes through it
             enable_progress_bar=bool(cfg.callbacks.progress_bar),
             enable_model_summary=False,
         )
@@ -186,6 +187,16 @@ def _lightning_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callba
             f"devices={accelerator.devices}, strategy={strategy}) or a trainer.* setting: {reason} This machine has: "
             f"{', '.join(available_accelerators())}; `python -m glossary_exp list accelerators` shows the choices"
         ) from err
+
+
+def cluster_environment() -> list[SLURMEnvironment]:
+    """In a SLURM job, Lightning's SLURM environment without its auto-requeue.
+
+    Our SLURM launcher owns the job's signals (hydra_plugins/glossary_slurm): USR2 requeues it
+    through submitit and the job continues from its last checkpoint. Lightning's requeue would
+    save and requeue the same job a second time.
+    """
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
 
 
 def available_accelerators() -> list[str]:

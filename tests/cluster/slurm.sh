@@ -5,6 +5,7 @@
 #   sbatch --wrap hostname ...                           # SLURM_CONF points at the state dir's config
 #   tests/cluster/slurm.sh status /tmp/slurm             # exit 0 when munged, slurmctld and slurmd all run
 #   tests/cluster/slurm.sh stop /tmp/slurm               # cancels the jobs, stops the daemons by PID file
+#   tests/cluster/slurm.sh install                       # only installs slurm-wlm + munge (what .ci/run does)
 #
 # start is idempotent (a running cluster is left as it is) and prints only `export SLURM_CONF=...` on
 # stdout, diagnostics on stderr; munged's socket is named in slurm.conf (AuthInfo), so no other
@@ -29,7 +30,7 @@ die() {
 }
 
 usage() {
-    die 2 "usage: $0 start|stop|status <state_dir>"
+    die 2 "usage: $0 start|stop|status <state_dir>, or $0 install"
 }
 
 have_slurm() {
@@ -270,6 +271,10 @@ status() {
 }
 
 main() {
+    if [[ $# == 1 && $1 == install ]]; then
+        install_slurm
+        return
+    fi
     (($# == 2)) || usage
     case $1 in
         start) start "$2" ;;

@@ -82,9 +82,7 @@ def ranges(jobs: list[Job], most: int | None) -> list[list[Job]]:
 
 def decide(job_cfg: DictConfig, sweep_dir: Path, num: int, overrides: list[str]) -> Job:
     """What this rerun does with job ``num``, from what its directory holds."""
-    with open_dict(job_cfg):
-        job_cfg.hydra.job.num = num
-    run_dir = sweep_dir / str(job_cfg.hydra.sweep.subdir)
+    run_dir = job_dir(job_cfg, sweep_dir, num)
     record = read_metrics(run_dir) or {}
     status = record.get("status")
 
@@ -104,6 +102,13 @@ def decide(job_cfg: DictConfig, sweep_dir: Path, num: int, overrides: list[str])
     if status in ("interrupted", "running") and resumable(run_dir, OmegaConf.load(run_dir / CONFIG_FILE)):
         return job(RESUME, f"{'its process died' if status == 'running' else 'interrupted'}: continues from last.ckpt")
     return job(RUN, f"{status}: started again")
+
+
+def job_dir(job_cfg: DictConfig, sweep_dir: Path, num: int) -> Path:
+    """The directory Hydra gives job ``num`` of the sweep (``job_cfg``: the job's composed config)."""
+    with open_dict(job_cfg):
+        job_cfg.hydra.job.num = num
+    return sweep_dir / str(job_cfg.hydra.sweep.subdir)
 
 
 def same_config(composed: DictConfig, saved: Any) -> bool:

@@ -54,3 +54,46 @@ class SearchConf:
     params: Dict[str, str] = field(default_factory=dict)
     # Tried first (each a dict of param -> value), e.g. the experiment's default settings.
     enqueue: List[Dict[str, Any]] = field(default_factory=list)
+
+
+SLURM_TARGET = "hydra_plugins.glossary_slurm.launcher.SlurmLauncher"
+
+
+@dataclass
+class SlurmConf:
+    """``hydra/launcher=slurm``: the sweep's jobs as a SLURM job array (through submitit), sbatch's settings by name."""
+
+    _target_: str = SLURM_TARGET
+    # submitit's files of each SLURM job (its pickles, stdout and stderr): %j is the job id.
+    submitit_folder: str = "${hydra.sweep.dir}/.submitit/%j"
+    # null: the cluster's default partition.
+    partition: Optional[str] = None
+    # Per SLURM job (a task of the array). A request that no node of the partition can hold is
+    # refused before anything is submitted.
+    timeout_min: int = 60
+    nodes: int = 1
+    tasks_per_node: int = 1
+    cpus_per_task: int = 1
+    gpus_per_node: int = 0
+    mem_gb: Optional[float] = 4.0
+    # Sweep jobs run one after another in each SLURM job, in one Python process: the start-up
+    # (imports, Hydra) is paid once per K jobs instead of once per job.
+    jobs_per_task: int = 1
+    # SLURM jobs of the array running at once.
+    array_parallelism: int = 16
+    # Seconds before the time limit at which SLURM signals the job (USR2); it then saves nothing
+    # more, is requeued and continues from its last checkpoint. SLURM may signal up to 60 s early.
+    signal_delay_s: int = 120
+    # Requeues at the time limit before a job is failed (preemptions do not count).
+    max_num_timeout: int = 3
+    name: str = "${hydra.job.name}"
+    qos: Optional[str] = None
+    account: Optional[str] = None
+    constraint: Optional[str] = None
+    exclude: Optional[str] = None
+    comment: Optional[str] = None
+    # Shell lines run in the batch script before the job (module load ..., source venv/bin/activate).
+    setup: Optional[List[str]] = None
+    # Other sbatch options by name, e.g. {mail-user: me@lab.org}.
+    additional_parameters: Dict[str, Any] = field(default_factory=dict)
+    stderr_to_stdout: bool = False
