@@ -23,8 +23,9 @@ from glossary_exp.sweep.slurm import Partition, check_request, gpus_in, minutes,
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the test cluster runs on Linux only")
 SLURM_SH = REPO / "tests" / "cluster" / "slurm.sh"
 SLURM = ("-m", "hydra/launcher=slurm")
-# About 50 s of training here: longer than the first attempt under a one-minute time limit ever lives.
-FIT = ("experiment=random_regression", "seed=5", "data.samples=20000", "trainer.max_epochs=45")
+# About 44 s of training here: more than the first attempt under a one-minute time limit ever gets.
+FIT_DATA = ("experiment=random_regression", "seed=5", "data.samples=20000")
+FIT = (*FIT_DATA, "trainer.max_epochs=40")
 
 
 @pytest.fixture(scope="module")
@@ -153,18 +154,21 @@ def test_requeue_and_the_time_limit_continue_from_the_last_checkpoint(slurm: dic
     for path in (reference_dir, requeued_dir, limited_dir):
         path.mkdir()
     # slurmctld checks time limits every 30 s and signals once the limit is less than signal_delay_s + 30 s
-    # away: USR2 comes 25-55 s into the first attempt, 48 s into a requeued one (which starts about 12 s
+    # away: USR2 comes 19-49 s into the first attempt, 48 s into a requeued one (which starts about 12 s
     # after a check); each attempt pays about 7 s of start-up.
-    limited = start_sweep(*FIT, "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=5",
+    limited = start_sweep(*FIT, "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=11",
                           "hydra.launcher.max_num_timeout=5", output_dir=limited_dir / "outputs", env=slurm,
                           log=limited_dir / "log")
-    requeued = start_sweep(*FIT, output_dir=requeued_dir / "outputs", env=slurm, log=requeued_dir / "log")
+    # Two jobs packed into one SLURM job: a short one that completes, then FIT, requeued while it trains.
+    requeued = start_sweep(*FIT_DATA, "trainer.max_epochs=3,40", "hydra.launcher.jobs_per_task=2",
+                           output_dir=requeued_dir / "outputs", env=slurm, log=requeued_dir / "log")
     # The unbroken run, meanwhile, with the one torch thread a SLURM job of one CPU has.
     unbroken = subprocess.Popen([sys.executable, "-m", "glossary_exp", *FIT, f"paths.output_dir={reference_dir}",
                                  *QUIET], env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
     try:
-        last = wait_for(lambda: list((requeued_dir / "outputs").rglob("last.ckpt")), 180, "a first checkpoint")
+        last = wait_for(lambda: list((requeued_dir / "outputs").glob("*/*/1_*/checkpoints/last.ckpt")), 180,
+                        "the second job's first checkpoint")
         job_id = wait_for(lambda: [line.split()[0] for line in queue() if line.endswith("RUNNING")
                                    and (last[0].parents[2] / ".submitit" / line.split()[0]).is_dir()], 60,
                           "the job's id")[0]
@@ -178,8 +182,10 @@ def test_requeue_and_the_time_limit_continue_from_the_last_checkpoint(slurm: dic
                 os.killpg(process.pid, signal.SIGINT) if process is not unbroken else process.kill()
                 process.wait(timeout=120)
     (expected,) = [read_metrics(p.parent) for p in reference_dir.rglob("metrics.json")]
+    short, _ = job_records(requeued_dir / "outputs")
+    assert short["status"] == "completed" and "resumed" not in short  # requeued with its pack, not run again
     for broken, signalled in ((requeued_dir, "SIGTERM"), (limited_dir, "SIGUSR2")):
-        (record,) = job_records(broken / "outputs")
+        record = job_records(broken / "outputs")[-1]
         assert record["status"] == "completed" and record["seed"] == 5
         assert record["resumed"] and all(signalled in r["after"] for r in record["resumed"][:1]), record["resumed"]
         assert record["metrics"] == expected["metrics"], broken  # exactly the unbroken run's
