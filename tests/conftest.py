@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import io
@@ -20,6 +21,15 @@ CONF = REPO / "src" / "glossary_exp" / "conf"
 # CI clones the repo with shared/ beside it; GLOSSARY_EXP_DATASET_MIRROR overrides.
 DATASET_MIRROR = Path(os.environ.get("GLOSSARY_EXP_DATASET_MIRROR", REPO.parent / "shared" / "datasets"))
 QUIET = ("callbacks.progress_bar=false", "print_config=false")
+# Files whose tests mostly wait on a server's jobs (a SLURM cluster's) go to a worker first, so that
+# their waiting overlaps the rest of the suite instead of ending it (pyproject: --no-loadscope-reorder).
+FIRST = ("test_sweep_slurm.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """:data:`FIRST`, then the files with the most tests (pytest-xdist's own order), each file's tests as written."""
+    counts = collections.Counter(item.path.name for item in items)
+    items.sort(key=lambda item: (item.path.name not in FIRST, -counts[item.path.name], item.path.name))
 
 
 def run_cli(*args: str, output_dir: Path, env: dict[str, str] | None = None,

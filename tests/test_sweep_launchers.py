@@ -136,7 +136,8 @@ def test_submitit_local_executor_runs_jobs_and_the_slurm_config_composes(cli) ->
                       return_hydra_config=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_ == "hydra_plugins.glossary_slurm.launcher.SlurmLauncher" and launcher.partition == "gpu"
-    assert launcher.cpus_per_task == 1 and launcher.jobs_per_task == 1 and launcher.submitit_folder.endswith("/.submitit/%j")
+    assert launcher.cpus_per_task == 1 and launcher.jobs_per_task == 1
+    assert launcher.submitit_folder.endswith("/.submitit/%j")
 
     done = cli(*TWO_JOBS, "hydra/launcher=submitit_local")
     assert done.returncode == 0, done.stderr[-3000:]

@@ -29,14 +29,15 @@ def grid(jobs: int) -> str:
 
 
 def run_sweep(out: Path, jobs: int, per_task: int, env: dict[str, str]) -> float:
-    command = [sys.executable, "-m", "glossary_exp", "-m", "hydra/launcher=slurm", "experiment=quadratic_gd", grid(jobs),
-               f"hydra.launcher.jobs_per_task={per_task}", "callbacks.progress_bar=false", "print_config=false",
-               f"paths.output_dir={out}"]
+    command = [sys.executable, "-m", "glossary_exp", "-m", "hydra/launcher=slurm", "experiment=quadratic_gd",
+               grid(jobs), f"hydra.launcher.jobs_per_task={per_task}", "callbacks.progress_bar=false",
+               "print_config=false", f"paths.output_dir={out}"]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=out.parent)
     wall = time.perf_counter() - started
     if done.returncode != 0 or f"{jobs} jobs ({jobs} completed)" not in done.stdout:
-        sys.exit(f"the sweep with jobs_per_task={per_task} did not complete:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        sys.exit(f"the sweep with jobs_per_task={per_task} did not complete:\n"
+                 f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return wall
 
 
@@ -64,10 +65,11 @@ def main() -> None:
                     out.parent.mkdir(parents=True)
                     walls[per_task].append(run_sweep(out, args.jobs, per_task, env))
                     print(f"round {round_ + 1}: jobs_per_task={per_task:<3} {walls[per_task][-1]:6.1f} s", flush=True)
-                print(f"round {round_ + 1}: {walls[1][-1] / walls[args.pack][-1]:.2f}x less wall time packed", flush=True)
+                ratio = walls[1][-1] / walls[args.pack][-1]
+                print(f"round {round_ + 1}: {ratio:.2f}x less wall time packed", flush=True)
             one, packed = statistics.median(walls[1]), statistics.median(walls[args.pack])
-            print(f"median of {args.rounds}: one job per SLURM job {one:.1f} s, {args.pack} per SLURM job {packed:.1f} s: "
-                  f"{one / packed:.2f}x")
+            print(f"median of {args.rounds}: one job per SLURM job {one:.1f} s, {args.pack} per SLURM job "
+                  f"{packed:.1f} s: {one / packed:.2f}x")
         finally:
             if started_here:
                 subprocess.run(["bash", str(SLURM_SH), "stop", str(state)], capture_output=True, text=True)

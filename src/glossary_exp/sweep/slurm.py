@@ -175,7 +175,7 @@ def _squeue_watcher_class() -> type:
     global _watcher_class
     if _watcher_class is None:
         class SqueueInfoWatcher(SlurmInfoWatcher):
-            """States from ``squeue --me --states=all``; a job no longer listed (purged MinJobAge after it ended) is done."""
+            """States from ``squeue --me --states=all``; a job no longer listed (purged after it ended) is done."""
 
             GONE = "NOT_IN_QUEUE"  # not among the states submitit counts as unfinished
 

@@ -1,1 +1,1 @@
-"""``hydra/launcher=slurm``: our SLURM launcher (``launcher.py``); Hydra imports this at every start, so it stays light."""
+"""``hydra/launcher=slurm``: our SLURM launcher (``launcher.py``). Hydra imports this at every start: it stays light."""
