@@ -21,15 +21,19 @@ CONF = REPO / "src" / "glossary_exp" / "conf"
 # CI clones the repo with shared/ beside it; GLOSSARY_EXP_DATASET_MIRROR overrides.
 DATASET_MIRROR = Path(os.environ.get("GLOSSARY_EXP_DATASET_MIRROR", REPO.parent / "shared" / "datasets"))
 QUIET = ("callbacks.progress_bar=false", "print_config=false")
-# Files whose tests mostly wait on a server's jobs (a SLURM cluster's) go to a worker first, so that
-# their waiting overlaps the rest of the suite instead of ending it (pyproject: --no-loadscope-reorder).
-FIRST = ("test_sweep_slurm.py",)
+# The files that take longest, longest first (measured on 2 cores, 2026-12-02: SLURM's about 200 s, most of it
+# waiting on the cluster), go to the two workers first, so that no long file is left to run alone at the
+# end; the rest follow by number of tests (pytest-xdist's own order; pyproject: --no-loadscope-reorder).
+FIRST = ("test_sweep_slurm.py", "test_sweep_launchers.py", "test_runs.py", "test_sweep_search.py",
+         "test_examples_cli.py", "test_resume_and_checkpoints.py", "test_kills.py", "test_sweep_shared.py",
+         "test_steps.py", "test_sweep_grid.py", "test_cli_errors.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """:data:`FIRST`, then the files with the most tests (pytest-xdist's own order), each file's tests as written."""
+    """Files in :data:`FIRST`'s order, then by number of tests; each file's tests as written."""
     counts = collections.Counter(item.path.name for item in items)
-    items.sort(key=lambda item: (item.path.name not in FIRST, -counts[item.path.name], item.path.name))
+    rank = {name: i for i, name in enumerate(FIRST)}
+    items.sort(key=lambda item: (rank.get(item.path.name, len(FIRST)), -counts[item.path.name], item.path.name))
 
 
 def run_cli(*args: str, output_dir: Path, env: dict[str, str] | None = None,

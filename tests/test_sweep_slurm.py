@@ -103,7 +103,8 @@ def test_a_packed_sweep_runs_on_slurm_with_the_default_request(slurm: dict[str, 
     for task in tasks:  # each SLURM job's log holds both of its jobs
         (log,) = (sweep / ".submitit" / task).glob("*_log.out")
         assert log.read_text().count("This job's share of the machine: slot 0 of 1: 1 torch thread(s)") == 2
-    assert queue() == []
+    # A job's result is read as soon as it is written: SLURM may still be ending the job for a moment.
+    wait_for(lambda: queue() == [], 30, "the SLURM jobs leaving the queue")
 
 
 @pytest.mark.parametrize("request_, says", [

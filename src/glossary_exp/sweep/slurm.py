@@ -15,6 +15,7 @@ import logging
 import re
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -163,9 +164,10 @@ def install_squeue_watcher() -> None:
     """
     from submitit.slurm import slurm
 
-    watcher = _squeue_watcher_class()
-    if not isinstance(slurm.SlurmJob.watcher, watcher):
-        slurm.SlurmJob.watcher = watcher(delay_s=30)
+    with _lock:  # a search's worker threads launch at the same time: one watcher for all their jobs
+        watcher = _squeue_watcher_class()
+        if not isinstance(slurm.SlurmJob.watcher, watcher):
+            slurm.SlurmJob.watcher = watcher(delay_s=30)
 
 
 def _squeue_watcher_class() -> type:
@@ -198,24 +200,28 @@ def _squeue_watcher_class() -> type:
 
 _watcher_class: type | None = None
 _live: dict[str, Any] = {}  # job id -> submitit job, submitted by this process and not yet collected
+_lock = threading.Lock()  # for both: a search launches from several threads
 
 
 def track(jobs: list[Any]) -> None:
     """Cancel ``jobs`` if this process ends before they do (Ctrl-C, SIGTERM, a crash of the sweep)."""
-    if not _live:
-        atexit.register(cancel_unfinished)
-    _live.update({job.job_id: job for job in jobs})
+    with _lock:
+        if not _live:
+            atexit.register(cancel_unfinished)
+        _live.update({job.job_id: job for job in jobs})
 
 
 def collected(job: Any) -> None:
-    _live.pop(job.job_id, None)
+    with _lock:
+        _live.pop(job.job_id, None)
 
 
 def cancel_unfinished() -> None:
     """``scancel`` the tracked jobs still queued or running, and wait (bounded) until they have left the queue."""
-    ids = sorted(_live)
+    with _lock:
+        ids = sorted(_live)
+        _live.clear()
     arrays = {i.split("_")[0] for i in ids}
-    _live.clear()
     atexit.unregister(cancel_unfinished)
     if not ids:
         return
