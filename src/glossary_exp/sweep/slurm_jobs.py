@@ -28,24 +28,24 @@ from hydra.core.utils import JobReturn, JobStatus, filter_overrides, run_job, se
 from omegaconf import open_dict
 
 from glossary_exp import signals
-from glossary_exp.errors import ConfigError
 from glossary_exp.resume import override_key
-from glossary_exp.rundir import read_metrics, write_json
+from glossary_exp.rundir import METRICS_FILE, read_metrics, write_json
 from glossary_exp.sweep.grid import RESUME, RUN, SKIP, decide, job_dir
 from glossary_exp.sweep.slurm import check_request, collected, install_squeue_watcher, sbatch_parameters, track
+from glossary_exp.validate import ABOVE_0, AT_LEAST_0, AT_LEAST_1
 
 log = logging.getLogger(__name__)
-AT_LEAST = {"cpus_per_task": 1, "tasks_per_node": 1, "nodes": 1, "timeout_min": 1, "jobs_per_task": 1,
-            "array_parallelism": 1, "gpus_per_node": 0, "max_num_timeout": 0, "signal_delay_s": 0}
+# The launcher's own settings that no cluster could run, checked before the cluster is asked.
+LIMITS = {"cpus_per_task": AT_LEAST_1, "tasks_per_node": AT_LEAST_1, "nodes": AT_LEAST_1, "timeout_min": AT_LEAST_1,
+          "jobs_per_task": AT_LEAST_1, "array_parallelism": AT_LEAST_1, "gpus_per_node": AT_LEAST_0,
+          "max_num_timeout": AT_LEAST_0, "signal_delay_s": AT_LEAST_0, "mem_gb": ABOVE_0}
 
 
 def check_settings(settings: dict[str, Any]) -> None:
-    """Impossible values of the launcher's own settings, before the cluster is asked."""
-    for key, least in AT_LEAST.items():
-        if settings.get(key) is not None and settings[key] < least:
-            raise ConfigError(f"hydra.launcher.{key}={settings[key]} must be at least {least}")
-    if settings.get("mem_gb") is not None and settings["mem_gb"] <= 0:
-        raise ConfigError(f"hydra.launcher.mem_gb={settings['mem_gb']} must be above 0 (null: SLURM's default)")
+    """Impossible values of the launcher's own settings (``mem_gb: null`` is SLURM's default)."""
+    for key, limit in LIMITS.items():
+        if settings.get(key) is not None:
+            limit.check(f"hydra.launcher.{key}", settings[key])
 
 
 def submit_and_wait(launcher: Any, jobs: list[tuple]) -> list[JobReturn]:
@@ -97,7 +97,7 @@ def _as_left(launcher: Any, overrides: list[str], num: int, reason: str) -> JobR
                          _return_value=record.get("metrics", {}))
     if record.get("status") != "interrupted":  # a cancelled job's record already says it was interrupted
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / "metrics.json", {**record, "status": "failed", "overrides": overrides, "error": reason})
+        write_json(run_dir / METRICS_FILE, {**record, "status": "failed", "overrides": overrides, "error": reason})
     return JobReturn(overrides=overrides, working_dir=str(run_dir), status=JobStatus.FAILED,
                      _return_value=RuntimeError(reason))
 
