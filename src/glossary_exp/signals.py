@@ -68,5 +68,6 @@ def exit_status() -> int:
 
 def describe() -> str:
     """How the command was stopped, for its record."""
-    signum = _received[-1] if _received else signal.SIGINT
+    # In a SLURM job, USR2 stops the run at once and submitit's requeue then sends SIGTERM: USR2 is the cause.
+    signum = signal.SIGUSR2 if signal.SIGUSR2 in _received else _received[-1] if _received else signal.SIGINT
     return f"interrupted by {REASONS.get(signum, signal.Signals(signum).name)}"
