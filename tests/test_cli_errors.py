@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,21 @@ def test_resume_of_a_run_without_checkpoint_keeps_its_record(earlier_run: Path, 
 def test_full_traceback_when_asked(earlier_run: Path) -> None:
     result = run_cli("optimizer.lr=-1", output_dir=earlier_run, env={"HYDRA_FULL_ERROR": "1"})
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_bad_values_are_refused_before_torch_is_imported(tmp_path: Path) -> None:
+    """Lightning's import is most of a run's start-up (8 s on a slow machine): a bad value need not wait for it."""
+    commands = [["optimizer.lr=-1"], ["experiment=random_regression", "data.batch_size=0"],
+                ["task=test"], [f"resume={tmp_path / 'missing'}"]]
+    script = (
+        "import contextlib, io, sys\n"
+        "from glossary_exp.cli import main\n"
+        f"for args in {commands!r}:\n"
+        f"    sys.argv = ['glossary-exp', *args, 'paths.output_dir={tmp_path / 'outputs'}']\n"
+        "    with contextlib.suppress(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:\n"
+        "        main()\n"
+        "    print(err.getvalue().strip().startswith('error: '), 'torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert result.stdout.splitlines() == ["True False"] * len(commands), result.stdout + result.stderr[-2000:]
+    assert not (tmp_path / "outputs").exists()

@@ -108,10 +108,16 @@ def check_finite(node: Any, prefix: str = "") -> None:
         check_finite(value, f"{path}.")
 
 
-def check_ranges(cfg: Mapping[str, Any]) -> None:
-    """Values of the keys in :data:`RANGES` in every group; floats of :data:`BATCH_FRACTIONS` at most 1."""
+def check_ranges(cfg: Mapping[str, Any], whole_numbers_only: bool = False) -> None:
+    """Values of the keys in :data:`RANGES` in every group; floats of :data:`BATCH_FRACTIONS` at most 1.
+
+    ``whole_numbers_only``: other values are passed over, for the type checks that name what their setting
+    takes (``data.batch_size=0.5``: "must be a whole number", not "must be >= 1").
+    """
     for group in RANGED_GROUPS:
         for name, value in (cfg.get(group) or {}).items():
+            if whole_numbers_only and not _whole_number(value):
+                continue
             if name in RANGES and value is not None:
                 RANGES[name].check(f"{group}.{name}", value)
     trainer = cfg.get("trainer") or {}
@@ -156,6 +162,28 @@ def check_config(cfg: Any) -> tuple[type, type]:
 
     from glossary_exp import registry
 
+    check_values(cfg)
+    check_trainer(_plain(cfg.trainer))
+    model_cls = registry.get("model", cfg.model.name)
+    data_cls = registry.get("data", cfg.data.name)
+    check_arguments("model", model_cls, _plain(cfg.model, drop="name"), what=f"model {cfg.model.name}")
+    check_arguments("data", data_cls, _plain(cfg.data, drop="name"), what=f"data {cfg.data.name}")
+    check_optimization_types(cfg)
+    check_ranges(cfg)
+    check_optimization_by_torch(cfg)
+    split = {"test": "test_dataloader", "predict": "predict_dataloader"}.get(cfg.task)
+    if split and not is_overridden(split, data_cls, pl.LightningDataModule):
+        raise ConfigError(f"task={cfg.task} needs a {cfg.task} split, and data={cfg.data.name} has none")
+    check_monitor(cfg, model_cls, is_overridden("val_dataloader", data_cls, pl.LightningDataModule))
+    return model_cls, data_cls
+
+
+def check_values(cfg: Any) -> None:
+    """The checks that need neither torch nor a plugin's class: run first, so bad input is answered in a second.
+
+    Whole numbers out of range are refused here too; a value that may be of the wrong type is left to
+    :func:`check_config`, which names the type its setting takes.
+    """
     for key, allowed in unknown_keys(cfg):
         leaf = key.rsplit(".", 1)[-1]
         raise ConfigError(f"{key} is not a setting{nearest(leaf, allowed, key.rpartition('.')[0])}; "
@@ -168,25 +196,13 @@ def check_config(cfg: Any) -> tuple[type, type]:
         raise ConfigError(f"seed must be a whole number >= 0 or null, got {cfg.seed!r}")
     if cfg.steps_per_execution < 1:
         raise ConfigError(f"steps_per_execution must be a whole number >= 1, got {cfg.steps_per_execution!r}")
-    check_trainer(_plain(cfg.trainer))
-    model_cls = registry.get("model", cfg.model.name)
-    data_cls = registry.get("data", cfg.data.name)
-    check_arguments("model", model_cls, _plain(cfg.model, drop="name"), what=f"model {cfg.model.name}")
-    check_arguments("data", data_cls, _plain(cfg.data, drop="name"), what=f"data {cfg.data.name}")
-    check_optimization_types(cfg)
-    check_ranges(cfg)
-    check_optimization_by_torch(cfg)
+    check_ranges(cfg, whole_numbers_only=True)
     check_paths(cfg)
     if cfg.task != "fit" and not cfg.ckpt_path:
         raise ConfigError(f"task={cfg.task} needs ckpt_path=<file.ckpt>")
-    split = {"test": "test_dataloader", "predict": "predict_dataloader"}.get(cfg.task)
-    if split and not is_overridden(split, data_cls, pl.LightningDataModule):
-        raise ConfigError(f"task={cfg.task} needs a {cfg.task} split, and data={cfg.data.name} has none")
     if cfg.resume and cfg.ckpt_path:
         raise ConfigError("resume= continues a run from its own last.ckpt; ckpt_path= starts a new one from "
                           "a checkpoint's weights: give one of them")
-    check_monitor(cfg, model_cls, is_overridden("val_dataloader", data_cls, pl.LightningDataModule))
-    return model_cls, data_cls
 
 
 def check_optimization_types(cfg: Any) -> None:
@@ -262,6 +278,10 @@ def construct(kind: str, cls: type, kwargs: Mapping[str, Any]) -> Any:
         changed = " ".join(f"{kind}.{k}={v!r}" for k, v in changed_settings(cls, kwargs).items())
         raise ConfigError(f"{kind} {cls.__name__} refused its settings{' (' + changed + ')' if changed else ''}: "
                           f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from err
+
+
+def _whole_number(value: Any) -> bool:
+    return not isinstance(value, bool) and (isinstance(value, int) or isinstance(value, float) and value.is_integer())
 
 
 def _plain(node: Any, drop: str | None = None) -> dict[str, Any]:
