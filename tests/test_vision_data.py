@@ -216,6 +216,26 @@ def test_cifar10_reads_the_class_folder_copy_and_says_so(tmp_path: Path, caplog:
     assert data.splits["train"][0].shape[1:] == (3, 32, 32)
 
 
+def test_cifar10_and_image_folder_over_the_class_folder_copy_decode_it_once(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image_folder preset reads the mirror's CIFAR-10 folders at 32x32: the cache cifar10 wrote serves it."""
+    from glossary_exp.vision import folder
+
+    copy = class_tree(tmp_path / "mirror" / "cifar10-jpg", {"train": 4, "test": 2}, size=(32, 32))
+    data_dir = tmp_path / "data"
+    cifar = CIFAR10Data(root=str(data_dir), mirror=str(copy.parent))
+    cifar.setup()
+
+    def no_decoding(*args: object) -> None:
+        raise AssertionError("decoded again despite the cache")
+
+    monkeypatch.setattr(folder, "decode_images", no_decoding)
+    images = ImageFolderData(path=str(copy), root=str(data_dir), transforms={"resize": [32, 32]})
+    images.setup()
+    assert len(list((data_dir / "cache").iterdir())) == 1
+    assert torch.equal(images.splits["test"][0], cifar.splits["test"][0])
+
+
 def test_cifar10_prefers_the_official_archive_and_checks_it(tmp_path: Path) -> None:
     mirror = tmp_path / "mirror"
     class_tree(mirror / "cifar10-jpg", {"train": 1, "test": 1}, size=(32, 32))

@@ -19,6 +19,7 @@ from glossary_exp.vision.sources import cache_dir, corrupt, download, md5sum, se
 log = logging.getLogger(__name__)
 ARCHIVE, ARCHIVE_MD5 = "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"
 EXTRACTED = "cifar-10-batches-py"  # what torchvision reads
+IMAGE_SIZE = (32, 32)
 JPEG_COPY = "cifar10-jpg"  # {train,test}/<class>/*.jpg, as in shared/datasets
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 # The document's pipeline: flip, rotate up to 15 degrees, normalize to [-1, 1].
@@ -52,7 +53,8 @@ class CIFAR10Data(ImageDataModule):
                 self.source = "jpeg"
                 log.info("CIFAR-10: using the class-folder JPEG copy %s (a re-encoding, not the official archive; "
                          "accuracy runs a little lower on it)", directory / JPEG_COPY)
-                self.classes, splits = load_folder(directory / JPEG_COPY, None, self.num_workers, target)
+                # At CIFAR-10's own 32x32, as image_folder's preset reads this folder: one decode and cache for both.
+                self.classes, splits = load_folder(directory / JPEG_COPY, IMAGE_SIZE, self.num_workers, target)
                 return splits
         expected = [f"{ARCHIVE} (or {EXTRACTED}/)", f"{JPEG_COPY}/{{train,test}}/<class>/*.jpg"]
         download("CIFAR-10", "CIFAR10", self.root, self.download, expected, dirs)
