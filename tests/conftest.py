@@ -18,6 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "src" / "glossary_exp" / "conf"
+PLUGIN_PACKAGE = REPO / "tests" / "plugin_package"
 # CI clones the repo with shared/ beside it; GLOSSARY_EXP_DATASET_MIRROR overrides.
 DATASET_MIRROR = Path(os.environ.get("GLOSSARY_EXP_DATASET_MIRROR", REPO.parent / "shared" / "datasets"))
 QUIET = ("callbacks.progress_bar=false", "print_config=false")
@@ -183,6 +184,24 @@ def short_fits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                      output_dir=output_dir, env=env if DATASET_MIRROR.is_dir() else None)
     assert result.returncode == 0, result.stderr[-3000:]
     return {read_metrics(run)["overrides"][0].split("=", 1)[1]: run for run in run_dirs(output_dir)}
+
+
+def install_into(site: Path, *packages: Path) -> dict[str, str]:
+    """``pip install --target site packages`` (offline, no dependencies): the environment whose Python finds them.
+
+    Not into the test's virtual environment, which other tests share (and may run at the same time).
+    """
+    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", "install", "--no-deps",
+                    "--no-build-isolation", "--no-index", "--target", str(site), *map(str, packages)], check=True)
+    return {**os.environ, "PYTHONPATH": str(site)}
+
+
+def install_tiny_plugin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """tests/plugin_package (model tiny_affine, data tiny_points, experiment tiny), a regular install; its environment."""
+    build = tmp_path_factory.mktemp("plugin_build")
+    # A copy, so building leaves no egg-info in the repo.
+    subprocess.run(["cp", "-r", str(PLUGIN_PACKAGE), str(build / "pkg")], check=True)
+    return install_into(build / "site", build / "pkg")
 
 
 @contextlib.contextmanager

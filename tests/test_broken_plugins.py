@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import QUIET
-from test_plugins import install_into
+from conftest import QUIET, install_into
 
 PYPROJECT = """\
 [build-system]

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, read_hparams, read_metrics, run_dirs
-
-PACKAGE = REPO / "tests" / "plugin_package"
+from conftest import PLUGIN_PACKAGE, REPO, install_tiny_plugin, read_hparams, read_metrics, run_dirs
 
 
 @pytest.fixture(scope="module")
 def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The package installed (a regular install) into a directory of its own; the environment that sees it.
-
-    Not into the test's virtual environment, which other tests share (and may run at the same time).
-    """
-    build = tmp_path_factory.mktemp("plugin_build")
-    # A copy, so building leaves no egg-info in the repo; no index: the test stays offline.
-    subprocess.run(["cp", "-r", str(PACKAGE), str(build / "pkg")], check=True)
-    return install_into(build / "site", build / "pkg")
-
-
-def install_into(site: Path, *packages: Path) -> dict[str, str]:
-    """``pip install --target site packages``: the environment whose Python finds them (and their entry points)."""
-    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", "install", "--no-deps",
-                    "--no-build-isolation", "--no-index", "--target", str(site), *map(str, packages)], check=True)
-    return {**os.environ, "PYTHONPATH": str(site)}
+    return install_tiny_plugin(tmp_path_factory)
 
 
 def test_plugin_names_are_unknown_without_the_package(cli) -> None:
@@ -71,5 +53,5 @@ def test_the_plugins_search_preset_from_the_readme_runs(installed_plugin: dict[s
     assert [r["status"] for r in records] == ["completed", "completed"]
     assert "optimizer.lr=0.05" in records[0]["overrides"]  # the enqueued trial first
     readme = (REPO / "README.md").read_text()
-    preset = (PACKAGE / "src" / "tiny_glossary_plugin" / "conf" / "hparams_search" / "tiny.yaml").read_text()
+    preset = (PLUGIN_PACKAGE / "src" / "tiny_glossary_plugin" / "conf" / "hparams_search" / "tiny.yaml").read_text()
     assert preset in readme  # the README shows this very file

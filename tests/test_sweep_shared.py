@@ -17,7 +17,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from conftest import QUIET, read_metrics, run_cli
+from conftest import QUIET, read_metrics
 from glossary_exp.sweep.study import INTERRUPTED, open_storage, storage_url
 
 # About a second per trial, so two processes that start together both get trials.

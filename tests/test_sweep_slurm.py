@@ -17,15 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import QUIET, REPO, read_metrics, run_cli
+from conftest import QUIET, REPO, install_tiny_plugin, read_metrics, run_cli
 from glossary_exp.sweep.slurm import Partition, check_request, gpus_in, minutes, read_partitions
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the test cluster runs on Linux only")
 SLURM_SH = REPO / "tests" / "cluster" / "slurm.sh"
 SLURM = ("-m", "hydra/launcher=slurm")
-# About 48 s of training here: more than an attempt under a one-minute time limit ever gets.
-FIT_DATA = ("experiment=random_regression", "seed=5", "data.samples=20000")
+# The test plugin's model, each step waiting 0.25 s with the CPU idle: 44 epochs of 4 steps are about 48 s of
+# training, more than an attempt under a one-minute time limit ever gets, for a few CPU-seconds.
+FIT_DATA = ("model=tiny_affine", "data=tiny_points", "seed=5", "model.pause_s=0.25")
 FIT = (*FIT_DATA, "trainer.max_epochs=44")
+# A fit that runs until it is stopped.
+ENDLESS = ("model=tiny_affine", "data=tiny_points", "model.pause_s=0.25", "trainer.max_epochs=10000")
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +39,10 @@ def slurm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     if started.returncode == 3:
         pytest.skip(started.stderr.strip().splitlines()[-1])
     assert started.returncode == 0, started.stderr[-3000:]
-    env = {"SLURM_CONF": str(state / "slurm.conf")}
+    env = {"SLURM_CONF": str(state / "slurm.conf"),
+           "PYTHONPATH": install_tiny_plugin(tmp_path_factory)["PYTHONPATH"]}  # SLURM jobs get the sweep's env
     saved = os.environ.get("SLURM_CONF")
-    os.environ.update(env)  # for the in-process checks and the test's own squeue / scontrol
+    os.environ["SLURM_CONF"] = env["SLURM_CONF"]  # for the in-process checks and the test's own squeue / scontrol
     try:
         yield env
     finally:
@@ -164,7 +168,7 @@ def test_requeue_and_the_time_limit_continue_from_the_last_checkpoint(slurm: dic
                          log=broken_dir / "log")
     # The unbroken run, meanwhile, with the one torch thread a SLURM job of one CPU has.
     unbroken = subprocess.Popen([sys.executable, "-m", "glossary_exp", *FIT, f"paths.output_dir={reference_dir}",
-                                 *QUIET], env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
+                                 *QUIET], env={**os.environ, **slurm, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: list((broken_dir / "outputs").glob("*/*/1_*/checkpoints/last.ckpt")), 180,
@@ -191,8 +195,7 @@ def test_requeue_and_the_time_limit_continue_from_the_last_checkpoint(slurm: dic
 def test_ctrl_c_of_the_sweep_cancels_its_slurm_jobs(slurm: dict[str, str], tmp_path: Path) -> None:
     output_dir = tmp_path / "outputs"
     output_dir.mkdir()
-    sweep = start_sweep("experiment=random_regression", "data.samples=20000", "trainer.max_epochs=200",
-                        "seed=1,2", output_dir=output_dir, env=slurm, log=tmp_path / "log")
+    sweep = start_sweep(*ENDLESS, "seed=1,2", output_dir=output_dir, env=slurm, log=tmp_path / "log")
     try:
         wait_for(lambda: len(list(output_dir.rglob("last.ckpt"))) == 2, 180, "both jobs training")
         os.killpg(sweep.pid, signal.SIGINT)
@@ -211,8 +214,7 @@ def test_a_job_killed_outright_is_recorded_as_failed_and_the_sweep_ends(slurm: d
     """As the kernel's OOM killer would: SIGKILL, no record written, no result for submitit."""
     output_dir = tmp_path / "outputs"
     output_dir.mkdir()
-    sweep = start_sweep("experiment=random_regression", "data.samples=20000", "trainer.max_epochs=200", "seed=1",
-                        output_dir=output_dir, env=slurm, log=tmp_path / "log")
+    sweep = start_sweep(*ENDLESS, "seed=1", output_dir=output_dir, env=slurm, log=tmp_path / "log")
     try:
         (last,) = wait_for(lambda: list(output_dir.rglob("last.ckpt")), 180, "the job training")
         run_dir = last.parents[1]

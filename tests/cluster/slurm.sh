@@ -141,8 +141,10 @@ PreemptMode=REQUEUE
 SlurmctldParameters=preempt_send_user_signal
 ReturnToService=2
 MailProg=/bin/true
-# Short waits, so tests do not sit in them: seconds between SIGTERM and SIGKILL, idle scheduler passes.
-KillWait=5
+# Seconds between SIGTERM and SIGKILL: SLURM's default, which leaves a job on a loaded 2-core machine the
+# time to stop its fit and write its record (5 s did not, once); a job that stops at once waits none of it.
+KillWait=30
+# Short waits, so tests do not sit in them: idle scheduler passes.
 MinJobAge=60
 SchedulerParameters=sched_interval=5
 NodeName=$host NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$cpus RealMemory=$real_mb State=UNKNOWN

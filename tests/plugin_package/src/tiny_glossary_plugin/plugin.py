@@ -1,5 +1,7 @@
 """Registers ``tiny_affine`` (model) and ``tiny_points`` (data) with glossary_exp."""
 
+import time
+
 import torch
 from torch.nn import functional as F
 
@@ -24,16 +26,18 @@ class TinyPoints(SplitTensorDataModule):
 class TinyAffine(GlossaryModule):
     hparam_metrics = ("val/loss", "test/loss")
 
-    def __init__(self, scale: float = 1.0) -> None:
+    def __init__(self, scale: float = 1.0, pause_s: float = 0.0) -> None:
+        """``pause_s``: seconds each training step waits, the CPU idle: a fit that lasts, for the cluster tests."""
         super().__init__()
         self.linear = torch.nn.Linear(1, 1)
-        self.scale = scale
+        self.scale, self.pause_s = scale, pause_s
 
     def _loss(self, batch):
         x, y = batch
         return F.mse_loss(self.scale * self.linear(x), y)
 
     def training_step(self, batch, batch_idx):
+        time.sleep(self.pause_s)
         loss = self._loss(batch)
         self.log_loss("train", loss)
         return loss
