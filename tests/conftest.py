@@ -22,16 +22,12 @@ PLUGIN_PACKAGE = REPO / "tests" / "plugin_package"
 # CI clones the repo with shared/ beside it; GLOSSARY_EXP_DATASET_MIRROR overrides.
 DATASET_MIRROR = Path(os.environ.get("GLOSSARY_EXP_DATASET_MIRROR", REPO.parent / "shared" / "datasets"))
 QUIET = ("callbacks.progress_bar=false", "print_config=false")
-# The files that take longest, longest first (measured on 2 cores, 2026-12-02, with --durations and a per-process
-# CPU profile: SLURM's about 200 s, most of it waiting on the cluster), go to the two workers first, so that no
-# long file is left to run alone at the end; the rest, each a few seconds, follow by number of tests
-# (pytest-xdist's own order; pyproject: --no-loadscope-reorder).
-FIRST = ("test_sweep_slurm.py", "test_runs.py", "test_sweep_launchers.py", "test_steps.py", "test_bad_input.py",
-         "test_kills.py", "test_resume_and_checkpoints.py", "test_sweep_search.py", "test_checkpoints.py",
-         "test_examples_cli.py", "test_sweep_shared.py", "test_cli_errors.py", "test_sweep_grid.py",
-         "test_broken_plugins.py", "test_plugins.py", "test_sweep.py", "test_vision_cli.py", "test_vision_real.py",
-         "test_config_checks.py", "test_install.py", "test_tensorboard.py", "test_sweep_summary.py",
-         "test_sine_cubic_parity.py", "test_vision_data.py")
+# The files that take longest, longest first (measured on 2 cores, 2026-12-02: SLURM's about 200 s, most of it
+# waiting on the cluster), go to the two workers first, so that no long file is left to run alone at the
+# end; the rest follow by number of tests (pytest-xdist's own order; pyproject: --no-loadscope-reorder).
+FIRST = ("test_sweep_slurm.py", "test_sweep_launchers.py", "test_runs.py", "test_sweep_search.py",
+         "test_examples_cli.py", "test_resume_and_checkpoints.py", "test_kills.py", "test_sweep_shared.py",
+         "test_steps.py", "test_sweep_grid.py", "test_cli_errors.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
