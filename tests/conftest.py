@@ -197,7 +197,7 @@ def install_into(site: Path, *packages: Path) -> dict[str, str]:
 
 
 def install_tiny_plugin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """tests/plugin_package (model tiny_affine, data tiny_points, experiment tiny), a regular install; its environment."""
+    """tests/plugin_package (tiny_affine, tiny_points, experiment tiny), a regular install; its environment."""
     build = tmp_path_factory.mktemp("plugin_build")
     # A copy, so building leaves no egg-info in the repo.
     subprocess.run(["cp", "-r", str(PLUGIN_PACKAGE), str(build / "pkg")], check=True)

@@ -168,8 +168,8 @@ def test_requeue_and_the_time_limit_continue_from_the_last_checkpoint(slurm: dic
                          log=broken_dir / "log")
     # The unbroken run, meanwhile, with the one torch thread a SLURM job of one CPU has.
     unbroken = subprocess.Popen([sys.executable, "-m", "glossary_exp", *FIT, f"paths.output_dir={reference_dir}",
-                                 *QUIET], env={**os.environ, **slurm, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+                                 *QUIET], env={**os.environ, **slurm, "OMP_NUM_THREADS": "1"},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: list((broken_dir / "outputs").glob("*/*/1_*/checkpoints/last.ckpt")), 180,
                  "the second job's first checkpoint")
