@@ -23,12 +23,13 @@ from glossary_exp.sweep.slurm import Partition, check_request, gpus_in, minutes,
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the test cluster runs on Linux only")
 SLURM_SH = REPO / "tests" / "cluster" / "slurm.sh"
 SLURM = ("-m", "hydra/launcher=slurm")
-# The test plugin's model, each step waiting 0.25 s with the CPU idle: 44 epochs of 4 steps are about 48 s of
-# training, more than an attempt under a one-minute time limit ever gets, for a few CPU-seconds.
-FIT_DATA = ("model=tiny_affine", "data=tiny_points", "seed=5", "model.pause_s=0.25")
+# The test plugin's model, each step waiting 0.25 s with the CPU idle: a fit that lasts for a few CPU-seconds.
+PACED = ("model=tiny_affine", "data=tiny_points", "model.pause_s=0.25")
+# 44 epochs of 4 steps are about 48 s of training, more than an attempt under a one-minute time limit ever gets.
+FIT_DATA = (*PACED, "seed=5")
 FIT = (*FIT_DATA, "trainer.max_epochs=44")
 # A fit that runs until it is stopped.
-ENDLESS = ("model=tiny_affine", "data=tiny_points", "model.pause_s=0.25", "trainer.max_epochs=10000")
+ENDLESS = (*PACED, "trainer.max_epochs=10000")
 
 
 @pytest.fixture(scope="module")
