@@ -163,7 +163,9 @@ def test_requeue_and_the_time_limit_continue_from_the_last_checkpoint(slurm: dic
     # 30 s and sends USR2 once the limit is less than signal_delay_s + 30 s away: 19-49 s into an attempt
     # (48 s into one requeued by a signal, as it starts about 12 s after a check); each attempt pays about
     # 7 s of start-up. So after the requeue below, the time limit interrupts FIT at least once more.
-    broken = start_sweep(*FIT_DATA, "trainer.max_epochs=3,44", "hydra.launcher.jobs_per_task=2",
+    # The short job is one epoch: it must complete before the first attempt's USR2, which can come 19 s in
+    # (seen once, 2026-12-02: start-up on a loaded machine took most of that, and a 3-epoch job was cut short).
+    broken = start_sweep(*FIT_DATA, "trainer.max_epochs=1,44", "hydra.launcher.jobs_per_task=2",
                          "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=11",
                          "hydra.launcher.max_num_timeout=5", output_dir=broken_dir / "outputs", env=slurm,
                          log=broken_dir / "log")
