@@ -4,6 +4,12 @@ The command's process turns either signal into :class:`Interrupted`, a ``Keyboar
 Lightning shuts a fit down as it does for Ctrl-C (it then raises ``SystemExit(1)``, and its own
 SIGTERM handling would exit 0 at the next batch); the run records "interrupted" and the CLI exits
 with :func:`exit_status`. Jobs in other processes (launcher workers) keep their own handlers.
+
+While a Trainer loop runs (:func:`defer`), the first signal is only noted and raised at the
+loop's next batch boundary (:func:`act_on_pending`), as Lightning does with SIGTERM: an exception
+raised from a handler lands between any two bytecodes, and one that lands inside ``queue.Queue.put``
+(TensorBoard's event writer) leaves the writer's thread unwoken, so the interrupted run's last flush
+hung for up to two minutes. A second signal raises at once, for a loop stuck inside one batch.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ HANDLED = (signal.SIGINT, signal.SIGTERM)
 REASONS = {signal.SIGINT: "Ctrl-C (SIGINT)",
            signal.SIGUSR2: "SIGUSR2 (in a SLURM job: a preemption or the time limit near; requeued)"}
 _received: list[int] = []
+_deferring = False  # within at_boundaries(): the first signal waits for act_on_pending()
+_pending: list[int] = []
 
 
 class Interrupted(KeyboardInterrupt):
@@ -29,6 +37,9 @@ class Interrupted(KeyboardInterrupt):
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     _received.append(signum)
+    if _deferring and not _pending:
+        _pending.append(signum)
+        return
     raise Interrupted(signum)
 
 
@@ -36,13 +47,36 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def stop_on_signals() -> Iterator[None]:
     """Within the block, SIGINT and SIGTERM raise :class:`Interrupted`; the previous handlers come back after."""
     previous = {signum: signal.getsignal(signum) for signum in HANDLED}
+    _received.clear()  # a command run again in this process starts with none
     for signum in HANDLED:
         signal.signal(signum, _interrupt)
     try:
         yield
     finally:
+        stop_deferring(drop=True)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def defer() -> None:
+    """From now on the first SIGINT or SIGTERM waits for :func:`act_on_pending`: a Trainer loop has started."""
+    global _deferring
+    _deferring = True
+
+
+def act_on_pending() -> None:
+    """Raise the signal that arrived since the last boundary, if any: a place where stopping is safe."""
+    if _pending:
+        raise Interrupted(_pending.pop())
+
+
+def stop_deferring(drop: bool = False) -> None:
+    """Signals raise where they land again; one still pending is raised now, or dropped (the loop is failing)."""
+    global _deferring
+    _deferring = False
+    if drop:
+        _pending.clear()
+    act_on_pending()
 
 
 def record(*signums: int) -> None:

@@ -21,6 +21,7 @@ from lightning.pytorch.strategies.launchers.multiprocessing import _MultiProcess
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf
 
+from glossary_exp import signals
 from glossary_exp.errors import ConfigError
 from glossary_exp.noise import silence_warnings
 from glossary_exp.rundir import CHECKPOINT_DIR, LAST_CHECKPOINT
@@ -53,6 +54,29 @@ class ReleaseProcessGroup(cb.Callback):
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
+
+
+class StopBetweenBatches(cb.Callback):
+    """Ctrl-C and SIGTERM during a fit, test or predict loop stop it at the next batch boundary (signals.py: why)."""
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        signals.defer()
+
+    on_test_start = on_predict_start = on_fit_start
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        signals.stop_deferring()
+
+    on_test_end = on_predict_end = on_fit_end
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        signals.stop_deferring(drop=True)
+
+    def _boundary(self, *args: Any) -> None:
+        signals.act_on_pending()
+
+    on_train_batch_start = on_train_batch_end = on_validation_batch_start = on_validation_batch_end = _boundary
+    on_test_batch_start = on_test_batch_end = on_predict_batch_start = on_predict_batch_end = _boundary
 
 
 class LearningRate(cb.Callback):
@@ -112,6 +136,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, monitor: tuple[str, str]) ->
     metric, mode = monitor
     checkpoints = run_dir / CHECKPOINT_DIR
     callbacks: list[cb.Callback] = [
+        StopBetweenBatches(),
         ModelCheckpoint(dirpath=checkpoints, filename="best", monitor=metric, mode=mode, save_top_k=1,
                         enable_version_counter=False),
         # Not save_last=True: since Lightning 2.6 that writes last.ckpt only when "best" improves, so
