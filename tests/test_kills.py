@@ -164,7 +164,7 @@ def fit_signalled(signals: int, tmp_path: Path) -> SignalsItself:
 
 # A handler's exception lands between any two bytecodes of the main thread; landing inside TensorBoard's
 # queue.put, it left the event writer's thread unwoken and the interrupted run hung at its last flush (up to
-# TensorBoard's 120 s flush interval; seen twice in CI as a Ctrl-C that took minutes to end a run).
+# TensorBoard's 120 s flush interval; seen in two full-suite runs as a Ctrl-C that took minutes to end a run).
 def test_ctrl_c_in_a_training_step_stops_the_fit_once_the_step_is_done(tmp_path: Path) -> None:
     assert fit_signalled(1, tmp_path).finished == [0, 1, 2]
 

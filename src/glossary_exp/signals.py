@@ -23,7 +23,7 @@ HANDLED = (signal.SIGINT, signal.SIGTERM)
 REASONS = {signal.SIGINT: "Ctrl-C (SIGINT)",
            signal.SIGUSR2: "SIGUSR2 (in a SLURM job: a preemption or the time limit near; requeued)"}
 _received: list[int] = []
-_deferring = False  # within at_boundaries(): the first signal waits for act_on_pending()
+_deferring = False  # after defer(): the first signal waits for act_on_pending()
 _pending: list[int] = []
 
 
