@@ -55,6 +55,29 @@ class HParamsAtTrainStart(pl.Callback):
             log_hparams(trainer.logger, self.params)
 
 
+class ProvenanceText(pl.Callback):
+    """The run's provenance as a text panel in TensorBoard, once, as its first loop starts (after any refusal)."""
+
+    def __init__(self, text: str) -> None:
+        self.text: str | None = text
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._log(trainer)
+
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._log(trainer)
+
+    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._log(trainer)
+
+    def _log(self, trainer: pl.Trainer) -> None:
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        if self.text is not None and trainer.is_global_zero and isinstance(trainer.logger, TensorBoardLogger):
+            trainer.logger.experiment.add_text("provenance", self.text, global_step=0)
+        self.text = None
+
+
 def log_hparams(logger: Any, params: dict[str, Any]) -> None:
     """The run's hyperparameters for TensorBoard's HParams dashboard: a session start, no experiment of its own.
 

@@ -26,6 +26,8 @@ from omegaconf import DictConfig, OmegaConf
 from glossary_exp import resume, signals
 from glossary_exp.atomic import remove_stale, write_atomically, write_text_atomically
 from glossary_exp.errors import ConfigError, UsageError, full_traceback
+from glossary_exp.provenance import record as provenance
+from glossary_exp.provenance.record import Collector
 from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
 from glossary_exp.validate import check_command_line, check_values
 
@@ -50,6 +52,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
             cfg, record = resumed.cfg, _continued_record(resumed.record, overrides)
         lock_run(run_dir, f"resume={resumed.ref}" if resumed else str(run_dir))  # before anything reads the run
         check_values(cfg)
+        collector = Collector(exclude=(Path(cfg.paths.output_dir), Path(cfg.paths.data_dir)))  # beside the imports
         from glossary_exp.build import prepare  # torch and Lightning, from here on
         from glossary_exp.noise import quiet_lightning
 
@@ -59,13 +62,13 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         unlock_run(run_dir)
         return _refuse(err, run_dir, {**record, "duration_s": time.time() - started}, resuming)
     try:
-        return _start(experiment, run_dir, record, resumed is not None, started)
+        return _start(experiment, run_dir, record, resumed is not None, started, collector)
     finally:
         unlock_run(run_dir)
 
 
 def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resumed: bool,
-           started: float) -> dict[str, Any] | None:
+           started: float, collector: Collector) -> dict[str, Any] | None:
     """Write the record and run the task; every ending is recorded."""
     from glossary_exp.report import print_config_tree, print_final, print_resume_hint
 
@@ -76,6 +79,7 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
             log.info("removed %d partial file(s) an earlier kill left: %s", len(removed), ", ".join(map(str, removed)))
     else:
         write_text_atomically(run_dir / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
+    _record_provenance(experiment, run_dir, record, collector.result(), started, resumed)
     record["seed"], record["monitor"] = cfg.seed, list(experiment.monitor)
     if cfg.ckpt_path:  # where its weights came from: a fit's start, or what test / predict evaluated
         record["init_from" if cfg.task == "fit" else "checkpoint"] = str(cfg.ckpt_path)
@@ -106,6 +110,23 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
     write_json(run_dir / METRICS_FILE, record)
     print_final(metrics, run_dir)
     return metrics
+
+
+def _record_provenance(experiment: Experiment, run_dir: Path, record: dict[str, Any], collected: dict[str, Any],
+                       started: float, resumed: bool) -> None:
+    """``provenance.json`` (a resume's in its own ``.hydra/resumed_*``); its short form into the record."""
+    from glossary_exp.report import ProvenanceText
+
+    if resumed:
+        directory = run_dir / HydraConfig.get().output_subdir
+        directory.mkdir(parents=True, exist_ok=True)
+        record["resumed"][-1].update(provenance.write(directory, collected))
+        return
+    short = provenance.write(run_dir, collected)
+    cfg = experiment.cfg
+    record.update(started=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)), name=cfg.name, task=cfg.task,
+                  **short)
+    experiment.trainer.callbacks.append(ProvenanceText(provenance.markdown(collected)))
 
 
 def execute(experiment: Experiment, run_dir: Path) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Provenance: every run records what produced it (code, environment, invocation) in ``provenance.json``."""
