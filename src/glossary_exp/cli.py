@@ -71,6 +71,14 @@ def _main(args: list[str]) -> int:
         from glossary_exp.listing import help_main
 
         return help_main()
+    if args[:1] == ["runs"]:
+        from glossary_exp.runs.command import main as runs_main
+
+        return runs_main(args[1:])
+    if args[:1] == ["diff"]:
+        from glossary_exp.runs.diff import main as diff_main
+
+        return diff_main(args[1:])
     if args[:1] == ["summary"]:
         from glossary_exp.sweep.summary import main as summary_main
 

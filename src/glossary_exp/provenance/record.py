@@ -69,13 +69,14 @@ class Collector:
         return self._record or {"error": "collecting took too long; left out"}
 
 
-def write(directory: Path, record: dict[str, Any]) -> dict[str, Any]:
+def write(directory: Path, record: dict[str, Any], with_devices: bool = True) -> dict[str, Any]:
     """Write ``record`` (plus the devices) and its patches into ``directory``; returns :func:`summary` of it.
 
-    Never raises: a provenance that cannot be written is logged, and the run goes on.
+    Never raises: a provenance that cannot be written is logged, and the run goes on. ``with_devices``
+    false: a sweep's own directory, whose process need not import torch (its jobs record their devices).
     """
     try:
-        record = {**record, "devices": devices()}
+        record = {**record, "devices": devices()} if with_devices else record
     except Exception as err:  # noqa: BLE001 - as above
         record = {**record, "devices": {"error": f"{type(err).__name__}: {err}"}}
     try:

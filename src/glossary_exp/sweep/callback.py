@@ -16,6 +16,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from glossary_exp.provenance.record import PATCH_DIR, PROVENANCE_FILE
+from glossary_exp import rundir
 from glossary_exp.rundir import discard_new_run
 
 log = logging.getLogger(__name__)
@@ -28,8 +30,16 @@ class SweepCallback(Callback):
         self.sweep_dir: Path | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from glossary_exp.provenance.record import collect, write
+
         self.sweep_dir = Path(config.hydra.sweep.dir)
         atexit.register(self._summarize_at_exit)
+        # A sweep continued in its directory keeps the first command's record and adds its own beside it.
+        first = not (self.sweep_dir / PROVENANCE_FILE).exists()
+        directory = self.sweep_dir if first else self.sweep_dir / ".hydra" / f"continued_{rundir.STAMP}"
+        directory.mkdir(parents=True, exist_ok=True)
+        write(directory, collect(exclude=(Path(config.paths.output_dir), Path(config.paths.data_dir))),
+              with_devices=False)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         atexit.unregister(self._summarize_at_exit)
@@ -68,7 +78,7 @@ class SweepCallback(Callback):
         if self.sweep_dir is None or not self.sweep_dir.is_dir():
             return
         if not job_dirs(self.sweep_dir):  # refused before any job started: leave nothing behind
-            if {p.name for p in self.sweep_dir.iterdir()} <= {"multirun.yaml"}:
+            if {p.name for p in self.sweep_dir.iterdir()} <= {"multirun.yaml", PROVENANCE_FILE, PATCH_DIR}:
                 discard_new_run(self.sweep_dir)  # only if this command created it
             return
         self._summarize(interrupted=True)

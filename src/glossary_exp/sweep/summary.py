@@ -19,6 +19,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from glossary_exp.atomic import write_text_atomically
+from glossary_exp.provenance.record import code_label
 from glossary_exp.rundir import METRICS_FILE, held, read_metrics
 from glossary_exp.sweep.stats import group_stats, repeated, sort_groups
 from glossary_exp.sweep.study import search_settings
@@ -27,7 +28,7 @@ from glossary_exp.sweep.table import WIDTH, group_table, job_table
 SUMMARY_CSV, SUMMARY_MD, SUMMARY_GROUPS = "summary.csv", "summary.md", "summary_groups.csv"
 STATS = ("n", "mean", "sd", "ci_low", "ci_high")
 FIXED = ("job", "status")
-TRAILING = ("duration_s", "overrides", "run_dir", "error")
+TRAILING = ("commit", "duration_s", "overrides", "run_dir", "error")
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
@@ -52,7 +53,7 @@ def row_of(run_dir: Path) -> dict[str, Any]:
     if status == "running" and not held(run_dir):
         status = "interrupted"  # its process died (a killed sweep): nothing holds the run's lock
     return {"job": _job_number(run_dir), "status": status, **metrics,
-            "duration_s": record.get("duration_s"), "overrides": list(overrides or []),
+            "commit": code_label(record), "duration_s": record.get("duration_s"), "overrides": list(overrides or []),
             "run_dir": str(run_dir), "error": record.get("error", ""), "_monitor": record.get("monitor")}
 
 

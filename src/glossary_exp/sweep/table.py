@@ -105,6 +105,8 @@ def job_table(rows: list[dict[str, Any]], metrics: list[str], objective: str | N
     columns = {"job": [str(r["job"]) for r in rows], "status": [r["status"] for r in rows]}
     if keys:
         columns["overrides"] = [differing(r, keys) for r in rows]
+    if len({r.get("commit") for r in rows}) > 1:  # the code changed during the sweep (+: an uncommitted change)
+        columns["commit"] = [r.get("commit") or "" for r in rows]
     columns.update({m: [short(r.get(m)) for r in rows] for m in shown})
     columns["time_s"] = [short(r.get("duration_s"), 2) for r in rows]
     lines, dropped = fit(columns, [m for m in shown if m != objective], ["overrides"])

@@ -1,0 +1,162 @@
+"""Finding runs: every run directory under some roots, read from its ``metrics.json`` alone.
+
+A directory is a run when it holds a ``metrics.json`` (single runs and sweep jobs alike); nothing
+below a run is searched, nor checkpoints or Hydra's files, so listing 10,000 runs reads 10,000
+small files. A record that cannot be read is reported, never raised. Imports no torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from glossary_exp.errors import ConfigError, listing
+from glossary_exp.provenance.record import code_label
+from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, held
+
+NOT_RUNS = frozenset({"checkpoints", ".hydra", "provenance", "cache", "__pycache__", ".git"})
+MAX_DEPTH = 8  # outputs/<name>/multirun_<stamp>/<job> is 3 deep; deeper trees are someone else's files
+STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_([0-9a-f]{6})")
+
+
+@dataclass
+class Run:
+    """One run as ``runs`` shows it, from its directory and its record."""
+
+    path: Path
+    id: str
+    record: dict[str, Any]
+    experiment: str
+    status: str
+    started: float | None  # seconds since the epoch
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def monitor(self) -> tuple[str, float | None] | None:
+        """(the metric the run chose its best checkpoint by, its best value), or None."""
+        monitor = self.record.get("monitor")
+        if not monitor:
+            return None
+        name = str(monitor[0])
+        return name, self.metrics.get(f"best/{name}", self.metrics.get(name))
+
+    @property
+    def commit(self) -> str:
+        return code_label(self.record)
+
+    def value(self, key: str) -> Any:
+        """A column or a metric by name (``status``, ``started``, ``val/acc``...), None when the run has none."""
+        if key in self.metrics:
+            return self.metrics[key]
+        if key in ("id", "experiment", "status", "started", "commit"):
+            return getattr(self, key)
+        if key == "duration":
+            key = "duration_s"
+        return self.record.get(key)
+
+
+@dataclass
+class Found:
+    runs: list[Run]
+    skipped: list[str]  # "<dir>: <why>" for each directory whose record could not be read
+
+
+def find_runs(roots: list[Path]) -> Found:
+    """Every run under ``roots`` (each a run, a sweep or a tree of them)."""
+    found = Found([], [])
+    for root in roots:
+        _walk(Path(root), 0, found)
+    return found
+
+
+def _walk(directory: Path, depth: int, found: Found) -> None:
+    try:
+        text = (directory / METRICS_FILE).read_bytes()
+    except FileNotFoundError:
+        text = None
+    except OSError as err:
+        found.skipped.append(f"{directory}: {METRICS_FILE} cannot be read ({err.strerror})")
+        return
+    if text is not None:
+        run = _run(directory, text)
+        if isinstance(run, Run):
+            found.runs.append(run)
+        else:
+            found.skipped.append(f"{directory}: {run}")
+        return
+    if depth >= MAX_DEPTH:
+        return
+    try:
+        entries = sorted(e.name for e in os.scandir(directory) if e.is_dir() and e.name not in NOT_RUNS)
+    except OSError:
+        return
+    for name in entries:
+        _walk(directory / name, depth + 1, found)
+
+
+def _run(path: Path, text: bytes) -> Run | str:
+    """The run in ``path``, or why its record cannot be read."""
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return f"{METRICS_FILE} is not valid JSON (half-written or damaged)"
+    if not isinstance(record, dict) or not isinstance(record.get("status"), str):
+        return f"{METRICS_FILE} is not a run record"
+    metrics = {k: float(v) for k, v in (record.get("metrics") or {}).items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    status = record["status"]
+    if status == "running" and not held(path):
+        status = "interrupted"  # its process died: nothing holds the run's lock
+    run_id, experiment = identify(path)
+    return Run(path, run_id, record, str(record.get("name") or experiment), status, _started(record, path), metrics)
+
+
+def identify(path: Path) -> tuple[str, str]:
+    """(the run's id, the experiment its directory is under): ``<stamp>`` or, for a sweep job, ``<sweep stamp>/<job>``."""
+    parent = path.parent
+    job = path.name.split("_", 1)[0]
+    if parent.name.startswith("multirun_") and job.isdigit():
+        return f"{parent.name[len('multirun_'):]}/{job}", parent.parent.name
+    stamp = STAMP.match(path.name)
+    return (stamp.group(0) if stamp else path.name), parent.name
+
+
+def _started(record: dict[str, Any], path: Path) -> float | None:
+    """When the run started: its record, else the stamp in its (or its sweep's) directory name."""
+    if isinstance(record.get("started"), str):
+        try:
+            return datetime.strptime(record["started"], "%Y-%m-%dT%H:%M:%S%z").timestamp()
+        except ValueError:
+            pass
+    for name in (path.name, path.parent.name.removeprefix("multirun_")):
+        stamp = STAMP.match(name)
+        if stamp:
+            return time.mktime(time.strptime(stamp.group(1), "%Y-%m-%d_%H-%M-%S"))
+    return None
+
+
+def resolve_run(ref: str, roots: list[Path]) -> Run:
+    """The run ``ref`` names: its directory, or its id (or the start of one) as ``runs`` shows it."""
+    path = Path(ref)
+    if (path / METRICS_FILE).is_file() or (path / CONFIG_FILE).is_file():
+        run = _run(path, (path / METRICS_FILE).read_bytes()) if (path / METRICS_FILE).is_file() else None
+        if isinstance(run, Run):
+            return run
+        raise ConfigError(f"{ref}: {run or 'the run has no ' + METRICS_FILE + ' yet'}")
+    found = find_runs(roots)
+    exact = [r for r in found.runs if r.id == ref]
+    matches = exact or [r for r in found.runs if r.id.startswith(ref)]
+    where = ", ".join(map(str, roots))
+    if not matches:
+        raise ConfigError(f"{ref}: not a run directory, nor the id of a run under {where} "
+                          "(`python -m glossary_exp runs` lists them)")
+    if len(matches) > 1:
+        raise ConfigError(f"{ref} names {len(matches)} runs under {where}: "
+                          f"{listing(sorted(r.id for r in matches), 6)}; give more of the id")
+    return matches[0]
