@@ -1,0 +1,107 @@
+"""What differs between two runs' provenance and metrics, as lines for ``diff`` and ``reproduce``."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from glossary_exp.provenance.record import PROVENANCE_FILE
+
+PATCH_LINES = 60  # lines of the difference between two patches shown; the files hold all of it
+
+
+def read_provenance(run: Path) -> dict[str, Any]:
+    """A run's provenance.json, or ``{}`` (a run from before provenance was recorded, or a damaged file)."""
+    try:
+        record = json.loads((Path(run) / PROVENANCE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def patch_text(run: Path, state: dict[str, Any]) -> str:
+    """The uncommitted change a code entry recorded ("" when clean or unreadable)."""
+    if not state.get("dirty") or not state.get("patch"):
+        return ""
+    try:
+        return (Path(run) / state["patch"]).read_text()
+    except OSError:
+        return ""
+
+
+def code_changes(a: dict[str, Any], b: dict[str, Any], run_a: Path | None, run_b: Path | None,
+                 patch_b: dict[str, str] | None = None) -> list[str]:
+    """Each checkout whose commit or uncommitted change differs; the patches' difference below it.
+
+    ``patch_b``: the second side's patches by label when they are not files yet (the code as it is now).
+    """
+    lines = []
+    code_a, code_b = a.get("code", {}), b.get("code", {})
+    for label in sorted(set(code_a) | set(code_b)):
+        state_a, state_b = code_a.get(label, {}), code_b.get(label, {})
+        if "same_as" in state_a or "same_as" in state_b:
+            continue
+        if state_a.get("commit") != state_b.get("commit"):
+            lines.append(f"code {label}: commit {_short(state_a.get('commit'))} -> {_short(state_b.get('commit'))}")
+        text_a = patch_text(run_a, state_a) if run_a else ""
+        text_b = (patch_b or {}).get(label, "") if patch_b is not None else patch_text(run_b, state_b) if run_b else ""
+        if text_a == text_b:
+            continue
+        lines.append(f"code {label}: uncommitted change {_patch_name(text_a)} -> {_patch_name(text_b)}")
+        if state_a.get("commit") == state_b.get("commit"):  # on one commit, the patches' difference is the change
+            delta = list(difflib.unified_diff(text_a.splitlines(), text_b.splitlines(), "then", "now", lineterm="", n=1))
+            lines += [f"    {line}" for line in delta[:PATCH_LINES]]
+            if len(delta) > PATCH_LINES:
+                lines.append(f"    ... {len(delta) - PATCH_LINES} more lines")
+    return lines
+
+
+def _patch_name(text: str) -> str:
+    return f"{hashlib.sha256(text.encode()).hexdigest()[:6]} ({len(text.splitlines())} lines)" if text else "none"
+
+
+def _short(commit: str | None) -> str:
+    return commit[:10] if commit else "none"
+
+
+def environment_changes(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Python, OS, host, devices and the versions of every distribution that differ."""
+    lines = []
+    machine_a, machine_b = a.get("machine", {}), b.get("machine", {})
+    for key in ("python", "os", "host", "cpus"):
+        if machine_a.get(key) != machine_b.get(key):
+            lines.append(f"{key}: {machine_a.get(key)} -> {machine_b.get(key)}")
+    devices_a, devices_b = a.get("devices", {}), b.get("devices", {})
+    for key in sorted(set(devices_a) | set(devices_b)):
+        if devices_a.get(key) != devices_b.get(key) and "error" != key:
+            lines.append(f"device {key}: {devices_a.get(key)} -> {devices_b.get(key)}")
+    packages_a = dict(p.split("==", 1) for p in machine_a.get("packages", []) if "==" in p)
+    packages_b = dict(p.split("==", 1) for p in machine_b.get("packages", []) if "==" in p)
+    for name in sorted(set(packages_a) | set(packages_b), key=str.lower):
+        if packages_a.get(name) != packages_b.get(name):
+            lines.append(f"package {name}: {packages_a.get(name, 'not installed')} -> "
+                         f"{packages_b.get(name, 'not installed')}")
+    return lines
+
+
+def metric_table(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(a header and every numeric final metric side by side, the names of those that differ)."""
+    numbers_a = {k: v for k, v in (a or {}).items() if isinstance(v, (int, float))}
+    numbers_b = {k: v for k, v in (b or {}).items() if isinstance(v, (int, float))}
+    names = sorted(set(numbers_a) | set(numbers_b))
+    width = max((len(n) for n in names), default=6)
+    lines, differ = [f"  {'metric'.ljust(width)}  {'A':>24}  {'B':>24}"], []
+    for name in names:
+        va, vb = numbers_a.get(name), numbers_b.get(name)
+        same = va == vb
+        if not same:
+            differ.append(name)
+        lines.append(f"  {name.ljust(width)}  {_number(va):>24}  {_number(vb):>24}{'' if same else '  differs'}")
+    return lines, differ
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else repr(float(value))
