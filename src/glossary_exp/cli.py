@@ -79,6 +79,10 @@ def _main(args: list[str]) -> int:
         from glossary_exp.runs.diff import main as diff_main
 
         return diff_main(args[1:])
+    if args[:1] == ["reproduce"]:
+        from glossary_exp.runs.reproduce import main as reproduce_main
+
+        return reproduce_main(args[1:], _main)
     if args[:1] == ["summary"]:
         from glossary_exp.sweep.summary import main as summary_main
 

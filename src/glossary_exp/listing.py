@@ -44,6 +44,9 @@ Usage:
   python -m glossary_exp summary <sweep dir> [--by key]                (a sweep's table, rebuilt)
   python -m glossary_exp experiment=<name> task=test ckpt_path=<run>/checkpoints/best.ckpt
   python -m glossary_exp resume=<run id or run dir>                    (continue an interrupted run)
+  python -m glossary_exp runs [dir] [--experiment E] [--where 'val/acc>=0.9']   (every run, newest first)
+  python -m glossary_exp diff <run> <run>                              (what differs between two runs)
+  python -m glossary_exp reproduce <run>                               (run it again; are the metrics identical?)
   python -m glossary_exp --cfg job [overrides]                         (the composed config)
   python -m glossary_exp --hydra-help                                  (Hydra's own options)
 """

@@ -28,6 +28,7 @@ from glossary_exp.atomic import remove_stale, write_atomically, write_text_atomi
 from glossary_exp.errors import ConfigError, UsageError, full_traceback
 from glossary_exp.provenance import record as provenance
 from glossary_exp.provenance.record import Collector
+from glossary_exp.runs.reproduce import notice, reproduction_config, verdict
 from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
 from glossary_exp.validate import check_command_line, check_values
 
@@ -47,6 +48,9 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     resuming = bool(cfg.resume)
     try:
         check_command_line(overrides)
+        if cfg.reproduce:
+            cfg, source = reproduction_config(cfg, overrides)
+            record["reproduces"] = str(source)
         resumed = resume.resolve(cfg, overrides) if resuming else None
         if resumed is not None:
             cfg, record = resumed.cfg, _continued_record(resumed.record, overrides)
@@ -107,8 +111,25 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
         return _report(err, status)
     record.update(status="completed", metrics={**record.get("metrics", {}), **metrics},
                   duration_s=earlier + time.time() - started)
+    if cfg.reproduce:
+        return _compare_with_original(Path(cfg.reproduce), metrics, run_dir, record)
     write_json(run_dir / METRICS_FILE, record)
     print_final(metrics, run_dir)
+    return metrics
+
+
+def _compare_with_original(source: Path, metrics: dict[str, Any], run_dir: Path,
+                           record: dict[str, Any]) -> dict[str, Any]:
+    """A reproduction's end: its metrics against the original's; alone, exit 1 when any differs."""
+    from glossary_exp.report import print_final
+
+    lines, same = verdict(source, metrics)
+    record["reproduced_exactly"] = same
+    write_json(run_dir / METRICS_FILE, record)
+    print_final(metrics, run_dir)
+    print("\n".join(lines), flush=True)
+    if not same and not _in_sweep():
+        sys.exit(1)
     return metrics
 
 
@@ -122,6 +143,8 @@ def _record_provenance(experiment: Experiment, run_dir: Path, record: dict[str, 
         directory.mkdir(parents=True, exist_ok=True)
         record["resumed"][-1].update(provenance.write(directory, collected))
         return
+    if experiment.cfg.reproduce:
+        print("\n".join(notice(Path(experiment.cfg.reproduce), collected)), flush=True)
     short = provenance.write(run_dir, collected)
     cfg = experiment.cfg
     record.update(started=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)), name=cfg.name, task=cfg.task,

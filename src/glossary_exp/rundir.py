@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -19,6 +20,10 @@ from omegaconf import OmegaConf
 
 from glossary_exp.atomic import write_text_atomically
 from glossary_exp.names import run_name, safe_name
+
+
+# A stamp at the start of a directory name: its time and random part.
+STAMP_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_([0-9a-f]{6})")
 
 
 def new_stamp() -> str:
@@ -48,16 +53,22 @@ _existed_above: dict[str, Path] = {}
 _locks: dict[str, TextIO] = {}
 
 
-def run_dir(output_dir: str, name: str, overrides: list[str], resume: str | None) -> str:
+def run_dir(output_dir: str, name: str, overrides: list[str], resume: str | None,
+            reproduce: str | None = None) -> str:
     """``<output_dir>/<name>/<stamp>[_<run name>]`` (:mod:`glossary_exp.names`), or the run being resumed.
 
     A ``resume`` that names no run gets a new directory like any run (where its error is
-    recorded), never the named path: that may be any directory, or not exist at all.
+    recorded), never the named path: that may be any directory, or not exist at all. A reproduction
+    goes beside its run's experiment, named after it: ``<stamp>_reproduce_of_<its id>``.
     """
     resumed = find_run(output_dir, str(resume)) if resume else None
     if resumed is not None:
         return str(resumed)
     leaf = "_".join(part for part in (STAMP, run_name(overrides)) if part)
+    source = find_run(output_dir, str(reproduce)) if reproduce else None
+    if source is not None:
+        name = str(OmegaConf.load(source / CONFIG_FILE).get("name") or name)
+        leaf = f"{STAMP}_reproduce_of_{safe_name(identify(source)[0].replace('/', '-'))}"
     path = Path(output_dir) / safe_name(name) / leaf
     _existed_above.setdefault(os.path.abspath(path), _nearest_existing(path))
     return str(path)
@@ -154,6 +165,15 @@ def find_run(output_dir: str | Path, ref: str) -> Path | None:
         return Path(ref)
     matches = [p.parent for p in Path(output_dir).rglob(CONFIG_FILE) if p.parent.name.startswith(ref)]
     return matches[0] if len(matches) == 1 else None
+
+
+def identify(path: Path) -> tuple[str, str]:
+    """(the run's id, the experiment its directory is under): ``<stamp>`` or, for a sweep job, ``<sweep stamp>/<job>``."""
+    parent, job = path.parent, path.name.split("_", 1)[0]
+    if parent.name.startswith("multirun_") and job.isdigit():
+        return f"{parent.name[len('multirun_'):]}/{job}", parent.parent.name
+    stamp = STAMP_PATTERN.match(path.name)
+    return (stamp.group(0) if stamp else path.name), parent.name
 
 
 def run_id(run: Path) -> str:

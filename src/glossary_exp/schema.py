@@ -62,6 +62,7 @@ class Settings:
     steps_per_execution: int = 1
     ckpt_path: Optional[str] = None
     resume: Optional[str] = None
+    reproduce: Optional[str] = None
     print_config: bool = True
     trust_checkpoint: bool = False
     trainer: Dict[str, Any] = field(default_factory=dict)

@@ -65,20 +65,21 @@ class Collector:
             self._record = {"error": f"{type(err).__name__}: {err}"}
 
     def result(self) -> dict[str, Any]:
+        """What was collected, with the devices (torch is imported by now)."""
         self._thread.join(GIT_SECONDS + 5.0)
-        return self._record or {"error": "collecting took too long; left out"}
+        record = self._record or {"error": "collecting took too long; left out"}
+        try:
+            record["devices"] = devices()
+        except Exception as err:  # noqa: BLE001 - as above
+            record["devices"] = {"error": f"{type(err).__name__}: {err}"}
+        return record
 
 
-def write(directory: Path, record: dict[str, Any], with_devices: bool = True) -> dict[str, Any]:
-    """Write ``record`` (plus the devices) and its patches into ``directory``; returns :func:`summary` of it.
+def write(directory: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """Write ``record`` and its patches into ``directory``; returns :func:`summary` of it.
 
-    Never raises: a provenance that cannot be written is logged, and the run goes on. ``with_devices``
-    false: a sweep's own directory, whose process need not import torch (its jobs record their devices).
+    Never raises: a provenance that cannot be written is logged, and the run goes on.
     """
-    try:
-        record = {**record, "devices": devices()} if with_devices else record
-    except Exception as err:  # noqa: BLE001 - as above
-        record = {**record, "devices": {"error": f"{type(err).__name__}: {err}"}}
     try:
         for label, state in record.get("code", {}).items():
             if state.get("patch"):

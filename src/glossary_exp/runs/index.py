@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,11 +17,10 @@ from typing import Any
 
 from glossary_exp.errors import ConfigError, listing
 from glossary_exp.provenance.record import code_label
-from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, held
+from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, STAMP_PATTERN, held, identify
 
 NOT_RUNS = frozenset({"checkpoints", ".hydra", "provenance", "cache", "__pycache__", ".git"})
 MAX_DEPTH = 8  # outputs/<name>/multirun_<stamp>/<job> is 3 deep; deeper trees are someone else's files
-STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_([0-9a-f]{6})")
 
 
 @dataclass
@@ -117,16 +115,6 @@ def _run(path: Path, text: bytes) -> Run | str:
     return Run(path, run_id, record, str(record.get("name") or experiment), status, _started(record, path), metrics)
 
 
-def identify(path: Path) -> tuple[str, str]:
-    """(the run's id, the experiment its directory is under): ``<stamp>`` or, for a sweep job, ``<sweep stamp>/<job>``."""
-    parent = path.parent
-    job = path.name.split("_", 1)[0]
-    if parent.name.startswith("multirun_") and job.isdigit():
-        return f"{parent.name[len('multirun_'):]}/{job}", parent.parent.name
-    stamp = STAMP.match(path.name)
-    return (stamp.group(0) if stamp else path.name), parent.name
-
-
 def _started(record: dict[str, Any], path: Path) -> float | None:
     """When the run started: its record, else the stamp in its (or its sweep's) directory name."""
     if isinstance(record.get("started"), str):
@@ -135,7 +123,7 @@ def _started(record: dict[str, Any], path: Path) -> float | None:
         except ValueError:
             pass
     for name in (path.name, path.parent.name.removeprefix("multirun_")):
-        stamp = STAMP.match(name)
+        stamp = STAMP_PATTERN.match(name)
         if stamp:
             return time.mktime(time.strptime(stamp.group(1), "%Y-%m-%d_%H-%M-%S"))
     return None

@@ -38,8 +38,8 @@ class SweepCallback(Callback):
         first = not (self.sweep_dir / PROVENANCE_FILE).exists()
         directory = self.sweep_dir if first else self.sweep_dir / ".hydra" / f"continued_{rundir.STAMP}"
         directory.mkdir(parents=True, exist_ok=True)
-        write(directory, collect(exclude=(Path(config.paths.output_dir), Path(config.paths.data_dir))),
-              with_devices=False)
+        # No devices: the sweeping process need not import torch; each job records its own.
+        write(directory, collect(exclude=(Path(config.paths.output_dir), Path(config.paths.data_dir))))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         atexit.unregister(self._summarize_at_exit)
