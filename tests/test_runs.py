@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import (DATASET_MIRROR, assert_no_noise, config_names, needs_dataset_files, read_events, read_hparams,
-                      read_metrics, run_dirs)
+from conftest import (DATASET_MIRROR, assert_no_noise, config_names, data_cache, needs_dataset_files, read_events,
+                      read_hparams, read_metrics, run_dirs, run_in_process)
 from glossary_exp.checkpoints import CHECKPOINT_GLOBALS, STORAGE_GLOBAL, checkpoint_globals, load_checkpoint
 
 
@@ -126,3 +126,24 @@ def test_runs_started_in_the_same_second_get_their_own_directories() -> None:
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
     dirs = {proc.communicate()[0].strip() for proc in procs}
     assert len(dirs) == 4
+
+
+# The CPU examples the runs issue names: each, run again from its record, gives the same metrics bit for bit.
+REPRODUCED = ("linear_regression", "sine_cubic", "quadratic_gd", "random_regression", "random_regression_mlp",
+              "random_images", "mnist_mlp")
+
+
+@pytest.mark.parametrize("experiment", REPRODUCED)
+def test_every_cpu_example_reproduces_bit_for_bit(short_fits: dict[str, Path], experiment: str,
+                                                   tmp_path: Path) -> None:
+    if experiment not in short_fits:
+        pytest.skip(f"no dataset mirror at {DATASET_MIRROR} (set GLOSSARY_EXP_DATASET_MIRROR) for {experiment}")
+    original = short_fits[experiment]  # a job of the presets' sweep: reproduced as a run of its own
+    env = {"GLOSSARY_EXP_DATASET_MIRROR": str(DATASET_MIRROR), "GLOSSARY_EXP_DATA_DIR": str(data_cache())}
+    result = run_in_process("reproduce", str(original), output_dir=tmp_path / "outputs", env=env)
+    assert result.returncode == 0 and result.escaped is None, result.stdout[-3000:] + result.stderr
+    assert "the same code, versions and device as then" in result.stdout
+    assert "Reproduced exactly: " in result.stdout
+    (copy,) = run_dirs(tmp_path / "outputs")
+    assert read_metrics(copy)["metrics"] == read_metrics(original)["metrics"]
+    assert read_metrics(copy)["reproduced_exactly"] is True

@@ -31,7 +31,7 @@ def condition(text: str) -> Callable[[Run], bool]:
     try:
         bound = float(match["value"])
     except ValueError:
-        raise ConfigError(f"--where {text}: {match['value']} is not a number") from None
+        raise ConfigError(f"--where {text}: {match['value']} is not a number (e.g. val/acc>=0.98)") from None
     compare, metric = OPERATORS["==" if match["op"] == "=" else match["op"]], match["metric"]
 
     def test(run: Run) -> bool:

@@ -1,0 +1,158 @@
+"""`runs`, `diff` and `reproduce` from the command line, as users type them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import PLUGIN_PACKAGE, read_metrics, run_cli, run_dirs
+from glossary_exp.rundir import lock_run, unlock_run
+from test_provenance import git
+
+
+def glossary(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real CLI, as typed (``runs`` and ``diff`` import no torch: each takes about a second)."""
+    return subprocess.run([sys.executable, "-m", "glossary_exp", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def write_run(path: Path, record: dict | str) -> Path:
+    path.mkdir(parents=True)
+    (path / "metrics.json").write_text(record if isinstance(record, str) else json.dumps(record))
+    return path
+
+
+def made_tree(outputs: Path) -> Path:
+    """Runs of two experiments and a sweep: completed, failed, one running, one whose process died, two damaged."""
+    mnist, sine = outputs / "mnist_mlp", outputs / "sine_cubic"
+    write_run(mnist / "2026-12-01_09-00-00_aaaaaa", {
+        "status": "completed", "name": "mnist_mlp", "task": "fit", "started": "2026-12-01T09:00:00+0000",
+        "monitor": ["val/acc", "max"], "metrics": {"best/val/acc": 0.981, "val/acc": 0.979}, "duration_s": 95.0,
+        "commit": "1a2b3c4d5e6f", "dirty": False, "overrides": ["experiment=mnist_mlp"]})
+    write_run(mnist / "2026-12-02_10-00-00_bbbbbb", {
+        "status": "failed", "name": "mnist_mlp", "task": "fit", "started": "2026-12-02T10:00:00+0000",
+        "error": "NonFiniteLossError: the loss became nan", "commit": "1a2b3c4d5e6f", "dirty": True,
+        "patch_sha256": "9f8e7d6c5b4a"})
+    sweep = sine / "multirun_2026-12-03_11-00-00_cccccc"
+    for job, acc in ((0, 0.5), (1, 0.99)):
+        write_run(sweep / f"{job}_lr-0.{job + 1}", {
+            "status": "completed", "name": "sine_cubic", "started": f"2026-12-03T11:00:0{job}+0000",
+            "monitor": ["val/acc", "max"], "metrics": {"best/val/acc": acc}, "task": "fit"})
+    write_run(sine / "2026-12-04_08-00-00_dddddd", {"status": "running", "name": "sine_cubic", "task": "fit"})
+    held = write_run(sine / "2026-12-04_08-30-00_eeeeee", {"status": "running", "name": "sine_cubic", "task": "fit"})
+    write_run(sine / "2026-12-04_09-00-00_ffffff", '{"status": "comple')  # half-written by a crafted hand
+    write_run(sine / "2026-12-04_09-30-00_000000", "[1, 2]")
+    (outputs / "not_a_run" / "deeper").mkdir(parents=True)
+    return held
+
+
+def test_runs_lists_every_run_newest_first_with_filters_and_script_formats(tmp_path: Path) -> None:
+    held = made_tree(tmp_path / "outputs")
+    lock_run(held, "test")  # a live process holds this one: it is running, the other one's process died
+    try:
+        result = glossary("runs", cwd=tmp_path)
+    finally:
+        unlock_run(held)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    ids = [line.split("|")[1].strip() for line in lines[2:-1]]
+    assert ids == ["2026-12-04_08-30-00_eeeeee", "2026-12-04_08-00-00_dddddd", "2026-12-03_11-00-00_cccccc/1",
+                   "2026-12-03_11-00-00_cccccc/0", "2026-12-02_10-00-00_bbbbbb", "2026-12-01_09-00-00_aaaaaa"]
+    assert "| running " in lines[2] and "| interrupted " in lines[3]
+    assert "| val/acc | 0.981 " in lines[7] and "1a2b3c4d " in lines[7] and "1a2b3c4d+9f8e7d" in lines[6]
+    skipped = result.stderr.splitlines()
+    assert len(skipped) == 2 and all(s.startswith("skipped ") for s in skipped), result.stderr
+    assert "2026-12-04_09-00-00_ffffff: metrics.json is not valid JSON" in result.stderr
+    assert "2026-12-04_09-30-00_000000: metrics.json is not a run record" in result.stderr
+
+    def listed(*args: str) -> list[str]:
+        out = glossary("runs", "outputs", "--format", "json", *args, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        return [run["run"] for run in json.loads(out.stdout)]
+
+    assert listed("--status", "failed") == ["2026-12-02_10-00-00_bbbbbb"]
+    assert listed("-e", "mnist_*", "--status", "completed,failed") == ["2026-12-02_10-00-00_bbbbbb",
+                                                                       "2026-12-01_09-00-00_aaaaaa"]
+    assert listed("--where", "best/val/acc>=0.98") == ["2026-12-03_11-00-00_cccccc/1", "2026-12-01_09-00-00_aaaaaa"]
+    assert listed("--since", "2026-12-03", "--until", "2026-12-03 23:59", "--sort=-best/val/acc") == [
+        "2026-12-03_11-00-00_cccccc/1", "2026-12-03_11-00-00_cccccc/0"]
+    assert listed("--sort", "started", "--limit", "1") == ["2026-12-01_09-00-00_aaaaaa"]
+    csv = glossary("runs", "--format", "csv", "-e", "mnist_mlp", "-s", "completed", cwd=tmp_path).stdout.splitlines()
+    assert csv[0].startswith("run,run_dir,experiment,task,status,metric,value,started") and "best/val/acc" in csv[0]
+    assert csv[1].startswith("2026-12-01_09-00-00_aaaaaa,") and len(csv) == 2
+
+
+def test_runs_refuses_bad_filters_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "outputs").mkdir()
+    for args, expected in ((["--where", "val/acc~1"], "--where val/acc~1: expected METRIC OP NUMBER"),
+                           (["--where", "val/acc>>1"], "--where val/acc>>1: >1 is not a number"),
+                           (["--since", "last tuesday"], "--since last tuesday: expected a time such as 7d"),
+                           (["nowhere"], "nowhere: no such directory")):
+        result = glossary("runs", *args, cwd=tmp_path)
+        assert result.returncode == 2 and result.stderr.startswith(f"error: {expected}"), result.stderr
+        assert len(result.stderr.splitlines()) == 1 and not result.stdout
+    assert glossary("runs", cwd=tmp_path).stdout == "No runs found.\n"
+
+
+def test_diff_shows_config_seed_overrides_and_metrics_of_two_runs(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    for lr in ("0.1", "0.2"):
+        result = run_cli("experiment=quadratic_gd", "trainer.max_epochs=1", f"optimizer.lr={lr}", f"seed={lr[-1]}",
+                         output_dir=outputs)
+        assert result.returncode == 0, result.stderr[-2000:]
+    first, second = run_dirs(outputs)
+    diff = glossary("diff", str(first), second.name[:26], cwd=tmp_path)
+    assert diff.returncode == 0, diff.stderr
+    text = diff.stdout
+    assert "seed: 1 -> 2" in text and "optimizer.lr: 0.1 -> 0.2" in text
+    assert "only in A: optimizer.lr=0.1" in text and "only in B: optimizer.lr=0.2" in text
+    assert "versions and device:\n  the same" in text and "code:\n  the same" in text
+    assert [line.split()[0] for line in text.splitlines() if line.endswith("differs")] == [
+        "best/train/loss", "f(x)", "lr", "train/loss", "x"]
+    missing = glossary("diff", str(first), "2020-01-01", cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.startswith("error: 2020-01-01: not a run directory, nor the id")
+
+
+def plugin_checkout(repo: Path) -> dict[str, str]:
+    """The tiny test plugin as the user's own code: a git checkout on PYTHONPATH, with its entry points declared."""
+    shutil.copytree(PLUGIN_PACKAGE / "src", repo)
+    info = repo / "tiny_glossary_plugin-0.0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tiny-glossary-plugin\nVersion: 0.0.1\n")
+    (info / "entry_points.txt").write_text("[glossary_exp.plugins]\ntiny = tiny_glossary_plugin.plugin\n\n"
+                                           "[glossary_exp.configs]\ntiny = tiny_glossary_plugin.conf\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-q", "-m", "plugin")
+    return {"PYTHONPATH": str(repo)}
+
+
+def test_reproduce_says_what_changed_in_the_model_code_and_which_metrics_differ(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    env = plugin_checkout(repo)
+    outputs = repo / "outputs"
+    original = run_cli("experiment=tiny", "trainer.max_epochs=2", "seed=7", output_dir=outputs, env=env)
+    assert original.returncode == 0, original.stderr[-2000:]
+    (run,) = run_dirs(outputs)
+    plugin = repo / "tiny_glossary_plugin" / "plugin.py"
+    plugin.write_text(plugin.read_text().replace("self.scale * self.linear(x)", "2 * self.scale * self.linear(x)"))
+    again = glossary("reproduce", run.name[:26], "print_config=false", "callbacks.progress_bar=false", cwd=repo,
+                     env=env)
+    assert again.returncode == 1, again.stderr[-2000:]
+    notice = again.stdout[again.stdout.index("Reproducing"):]
+    assert "code cwd: uncommitted change none -> " in notice
+    assert "+-        return F.mse_loss(self.scale * self.linear(x), y)" in notice
+    assert "++        return F.mse_loss(2 * self.scale * self.linear(x), y)" in notice
+    assert "Not reproduced: " in again.stdout and "val/loss" in again.stdout.split("Not reproduced: ")[1]
+    (copy,) = [d for d in run_dirs(outputs) if d != run]
+    assert copy.parent == run.parent and copy.name.endswith(f"_reproduce_of_{run.name[:26]}")
+    record = read_metrics(copy)
+    assert record["reproduces"] == str(run) and record["reproduced_exactly"] is False
+    assert record["seed"] == 7 and record["status"] == "completed"
+    refused = glossary("reproduce", str(run), "optimizer.lr=0.5", cwd=repo, env=env)
+    assert refused.returncode == 2 and "optimizer.lr=0.5 cannot apply" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1 and len(run_dirs(outputs)) == 2
