@@ -156,3 +156,24 @@ def test_reproduce_says_what_changed_in_the_model_code_and_which_metrics_differ(
     refused = glossary("reproduce", str(run), "optimizer.lr=0.5", cwd=repo, env=env)
     assert refused.returncode == 2 and "optimizer.lr=0.5 cannot apply" in refused.stderr
     assert len(refused.stderr.splitlines()) == 1 and len(run_dirs(outputs)) == 2
+
+
+def test_crafted_run_directories_are_read_but_never_trusted(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    base = {"status": "completed", "name": "evil\x1b[2J", "task": "fit", "metrics": {"loss": 1.0}}
+    leaky = write_run(outputs / "x" / "2026-12-01_09-00-00_aaaaaa", base)
+    (leaky / "config.yaml").write_text("name: ${oc.env:PLANTED_SECRET}\ntask: fit\n")
+    other = write_run(outputs / "x" / "2026-12-01_10-00-00_bbbbbb", base)
+    (tmp_path / "outside.txt").write_text("TOPSECRET\n")
+    (other / "provenance.json").write_text(json.dumps(
+        {"code": {"cwd": {"commit": "1", "dirty": True, "patch": "../../../../outside.txt"}}}))
+    env = {"PLANTED_SECRET": "sekrit-env-9999"}
+    before = sorted(p for p in outputs.rglob("*"))
+    refused = glossary("reproduce", str(leaky), cwd=tmp_path, env=env)
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert "config.yaml is not a config glossary_exp saved" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    assert "sekrit-env-9999" not in refused.stdout + refused.stderr and sorted(outputs.rglob("*")) == before
+    diff = glossary("diff", str(leaky), str(other), cwd=tmp_path)
+    assert diff.returncode == 0 and "TOPSECRET" not in diff.stdout
+    listed = glossary("runs", cwd=tmp_path)
+    assert "\x1b" not in listed.stdout and "evil?[2J" in listed.stdout

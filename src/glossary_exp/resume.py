@@ -14,7 +14,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp.errors import ConfigError
-from glossary_exp.rundir import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT, find_run, read_metrics
+from glossary_exp.rundir import CHECKPOINT_DIR, LAST_CHECKPOINT, find_run, read_config, read_metrics
 from glossary_exp.schema import Settings
 
 # Settings a resume takes from its own command line; the run's saved config keeps everything else.
@@ -43,7 +43,7 @@ def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
     if run is None:
         raise ConfigError(f"{label}: not a run directory or the id of one run under {command.paths.output_dir}")
     record = read_metrics(run) or {}
-    saved = OmegaConf.merge(OmegaConf.structured(Settings), OmegaConf.load(run / CONFIG_FILE))
+    saved = OmegaConf.merge(OmegaConf.structured(Settings), read_config(run, label))
     weights = run / CHECKPOINT_DIR / LAST_CHECKPOINT
     # The run's own overrides are no change: a requeued sweep job resumes with the overrides it started with.
     changed = [o for o in overrides if override_key(o) not in RESUME_SETTINGS and not o.startswith("hydra.")

@@ -28,6 +28,7 @@ from glossary_exp.atomic import remove_stale, write_atomically, write_text_atomi
 from glossary_exp.errors import ConfigError, UsageError, full_traceback
 from glossary_exp.provenance import record as provenance
 from glossary_exp.provenance.record import Collector
+from glossary_exp.runs.compare import printable
 from glossary_exp.runs.reproduce import notice, reproduction_config, verdict
 from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
 from glossary_exp.validate import check_command_line, check_values
@@ -144,7 +145,7 @@ def _record_provenance(experiment: Experiment, run_dir: Path, record: dict[str, 
         record["resumed"][-1].update(provenance.write(directory, collected))
         return
     if experiment.cfg.reproduce:
-        print("\n".join(notice(Path(experiment.cfg.reproduce), collected)), flush=True)
+        print("\n".join(map(printable, notice(Path(experiment.cfg.reproduce), collected))), flush=True)
     short = provenance.write(run_dir, collected)
     cfg = experiment.cfg
     record.update(started=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)), name=cfg.name, task=cfg.task,

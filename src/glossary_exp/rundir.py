@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp.atomic import write_text_atomically
 from glossary_exp.names import run_name, safe_name
@@ -67,7 +67,8 @@ def run_dir(output_dir: str, name: str, overrides: list[str], resume: str | None
     leaf = "_".join(part for part in (STAMP, run_name(overrides)) if part)
     source = find_run(output_dir, str(reproduce)) if reproduce else None
     if source is not None:
-        name = str(OmegaConf.load(source / CONFIG_FILE).get("name") or name)
+        saved = OmegaConf.to_container(OmegaConf.load(source / CONFIG_FILE), resolve=False)
+        name = saved["name"] if isinstance(saved, dict) and _plain_text(saved.get("name")) else name
         leaf = f"{STAMP}_reproduce_of_{safe_name(identify(source)[0].replace('/', '-'))}"
     path = Path(output_dir) / safe_name(name) / leaf
     _existed_above.setdefault(os.path.abspath(path), _nearest_existing(path))
@@ -194,6 +195,28 @@ def register_resolvers() -> None:
             # Cached: Hydra copies a sweep's resolved values into each job's config (copy_cache), so
             # a launcher's worker process, with a stamp of its own, still names the sweep's directories.
             OmegaConf.register_new_resolver(name, fn, use_cache=True)
+
+
+def _plain_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and "${" not in value
+
+
+def read_config(run: Path, label: str) -> DictConfig:
+    """A run's saved ``config.yaml``, refused if it holds an interpolation (``${oc.env:...}``).
+
+    Saved configs are written resolved, so an interpolation means the file was made by hand: resolving
+    it could copy an environment variable (a secret) into the new run's files.
+    """
+    from glossary_exp.errors import ConfigError
+
+    try:
+        saved = OmegaConf.load(Path(run) / CONFIG_FILE)
+    except Exception as err:  # noqa: BLE001 - yaml's and OmegaConf's errors alike
+        raise ConfigError(f"{label}: {Path(run) / CONFIG_FILE} cannot be read ({type(err).__name__})") from None
+    if not isinstance(saved, DictConfig) or "${" in OmegaConf.to_yaml(saved):
+        raise ConfigError(f"{label}: {Path(run) / CONFIG_FILE} is not a config glossary_exp saved "
+                          "(it holds interpolations or is not a mapping); it is not read")
+    return saved
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from glossary_exp.errors import UsageError
+from glossary_exp.runs.compare import printable
 from glossary_exp.runs.index import Run, find_runs
 from glossary_exp.runs.query import condition, moment, select, sort_runs
 from glossary_exp.sweep.table import render, short
@@ -123,7 +124,7 @@ def print_table(shown: list[Run], matched: int, total: int) -> None:
         print(f"No run matches ({total} found)." if total else "No runs found.")
         return
     rows = [cells(run) for run in shown]
-    for line in render(list(COLUMNS), [[row[c] for c in COLUMNS] for row in rows]):
+    for line in render(list(COLUMNS), [[printable(row[c]) for c in COLUMNS] for row in rows]):
         print(line)
     more = f"; {matched - len(shown)} more (--limit 0 shows all)" if matched > len(shown) else ""
     print(f"{len(shown)} of {matched} matching run(s), {total} found{more}. "

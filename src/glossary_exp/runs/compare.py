@@ -13,6 +13,11 @@ from glossary_exp.provenance.record import PROVENANCE_FILE
 PATCH_LINES = 60  # lines of the difference between two patches shown; the files hold all of it
 
 
+def printable(text: str) -> str:
+    """No control character from a record reaches the terminal (a crafted name could move the cursor or recolour it)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def read_provenance(run: Path) -> dict[str, Any]:
     """A run's provenance.json, or ``{}`` (a run from before provenance was recorded, or a damaged file)."""
     try:
@@ -24,10 +29,14 @@ def read_provenance(run: Path) -> dict[str, Any]:
 
 def patch_text(run: Path, state: dict[str, Any]) -> str:
     """The uncommitted change a code entry recorded ("" when clean or unreadable)."""
-    if not state.get("dirty") or not state.get("patch"):
+    if not state.get("dirty") or not isinstance(state.get("patch"), str):
+        return ""
+    run = Path(run).resolve()
+    path = (run / state["patch"]).resolve()
+    if not path.is_relative_to(run):  # a crafted record naming a file elsewhere: not read
         return ""
     try:
-        return (Path(run) / state["patch"]).read_text()
+        return path.read_text(errors="replace")
     except OSError:
         return ""
 

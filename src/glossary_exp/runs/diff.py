@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from glossary_exp.errors import UsageError
 from glossary_exp.rundir import CONFIG_FILE
 from glossary_exp.runs.command import DEFAULT_ROOT
-from glossary_exp.runs.compare import code_changes, environment_changes, metric_table, read_provenance
+from glossary_exp.runs.compare import code_changes, environment_changes, metric_table, printable, read_provenance
 from glossary_exp.runs.index import Run, resolve_run
 
 
@@ -83,5 +83,5 @@ def main(argv: list[str]) -> int:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print("\n".join(report(run_a, run_b)))
+    print("\n".join(map(printable, report(run_a, run_b))))
     return 0

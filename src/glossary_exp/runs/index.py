@@ -19,6 +19,11 @@ from glossary_exp.errors import ConfigError, listing
 from glossary_exp.provenance.record import code_label
 from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, STAMP_PATTERN, held, identify
 
+# The record's fields that runs reads, with the types a record written by glossary_exp gives them.
+FIELDS: dict[str, type | tuple[type, ...]] = {
+    "status": str, "metrics": (dict, type(None)), "monitor": (list, type(None)), "overrides": (list, type(None)),
+    "name": (str, type(None)), "task": (str, type(None)), "started": (str, type(None)),
+    "duration_s": (int, float, type(None)), "commit": (str, type(None)), "patch_sha256": (str, type(None))}
 NOT_RUNS = frozenset({"checkpoints", ".hydra", "provenance", "cache", "__pycache__", ".git"})
 MAX_DEPTH = 8  # outputs/<name>/multirun_<stamp>/<job> is 3 deep; deeper trees are someone else's files
 
@@ -39,7 +44,7 @@ class Run:
     def monitor(self) -> tuple[str, float | None] | None:
         """(the metric the run chose its best checkpoint by, its best value), or None."""
         monitor = self.record.get("monitor")
-        if not monitor:
+        if not monitor or not isinstance(monitor[0], str):
             return None
         name = str(monitor[0])
         return name, self.metrics.get(f"best/{name}", self.metrics.get(name))
@@ -104,7 +109,7 @@ def _run(path: Path, text: bytes) -> Run | str:
         record = json.loads(text)
     except ValueError:
         return f"{METRICS_FILE} is not valid JSON (half-written or damaged)"
-    if not isinstance(record, dict) or not isinstance(record.get("status"), str):
+    if not isinstance(record, dict) or not all(isinstance(record.get(key), types) for key, types in FIELDS.items()):
         return f"{METRICS_FILE} is not a run record"
     metrics = {k: float(v) for k, v in (record.get("metrics") or {}).items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp.errors import ConfigError, UsageError
 from glossary_exp.resume import RESUME_SETTINGS, override_key
-from glossary_exp.rundir import CONFIG_FILE, find_run, read_metrics
+from glossary_exp.rundir import find_run, read_config, read_metrics
 from glossary_exp.runs.compare import code_changes, environment_changes, metric_table, read_provenance
 from glossary_exp.schema import Settings
 
@@ -44,7 +44,7 @@ def reproduction_config(command: DictConfig, overrides: list[str]) -> tuple[Dict
         raise ConfigError(f"reproduce={ref} runs the recorded config as it was, so {' '.join(changed)} cannot apply; "
                           f"for a new run with changes, give its overrides: python -m glossary_exp {given} "
                           f"{' '.join(changed)}")
-    saved = OmegaConf.merge(OmegaConf.structured(Settings), OmegaConf.load(run / CONFIG_FILE))
+    saved = OmegaConf.merge(OmegaConf.structured(Settings), read_config(run, f"reproduce={ref}"))
     for key in RESUME_SETTINGS:
         OmegaConf.update(saved, key, OmegaConf.select(command, key), merge=False)
     saved.resume, saved.reproduce = None, str(run)
