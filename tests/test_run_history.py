@@ -113,6 +113,15 @@ def test_diff_shows_config_seed_overrides_and_metrics_of_two_runs(tmp_path: Path
     assert "versions and device:\n  the same" in text and "code:\n  the same" in text
     assert [line.split()[0] for line in text.splitlines() if line.endswith("differs")] == [
         "best/train/loss", "f(x)", "lr", "train/loss", "x"]
+    # A run against itself: its start against its last resume, which recorded its own provenance.
+    resumed = first / ".hydra" / "resumed_2026-12-05_00-00-00_abcdef"
+    resumed.mkdir()
+    provenance = json.loads((first / "provenance.json").read_text())
+    host, provenance["machine"]["host"] = provenance["machine"]["host"], "another-node"
+    (resumed / "provenance.json").write_text(json.dumps(provenance))
+    itself = glossary("diff", str(first), str(first), cwd=tmp_path)
+    assert "B: its last resume, resumed_2026-12-05_00-00-00_abcdef" in itself.stdout
+    assert f"host: {host} -> another-node" in itself.stdout
     missing = glossary("diff", str(first), "2020-01-01", cwd=tmp_path)
     assert missing.returncode == 2 and missing.stderr.startswith("error: 2020-01-01: not a run directory, nor the id")
 

@@ -1,5 +1,7 @@
 """``python -m glossary_exp diff RUN_A RUN_B``: what differs between two runs (ids or directories).
 
+The same run twice compares its start with its last resume (code, versions, device may have changed).
+
 Config keys (flattened, old -> new), overrides, seed, code (commit, the uncommitted change),
 versions and device, then the final metrics side by side. Reads only; writes nothing.
 """
@@ -55,6 +57,10 @@ def report(run_a: Run, run_b: Run) -> list[str]:
         + [f"only in B: {o}" for o in overrides_b if o not in overrides_a],
     }
     prov_a, prov_b = read_provenance(run_a.path), read_provenance(run_b.path)
+    if run_a.path.resolve() == run_b.path.resolve():  # one run: its start against its last resume
+        resumes = sorted((run_a.path / ".hydra").glob("resumed_*/provenance.json"))
+        lines[1] = f"B: its last resume, {resumes[-1].parent.name}" if resumes else "B: the same run, never resumed"
+        prov_b = read_provenance(resumes[-1].parent) if resumes else prov_a
     missing = [name for name, prov in (("A", prov_a), ("B", prov_b)) if not prov]
     sections["code"] = code_changes(prov_a, prov_b, run_a.path, run_b.path)
     sections["versions and device"] = environment_changes(prov_a, prov_b)
