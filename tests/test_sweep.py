@@ -102,4 +102,4 @@ def test_failing_jobs_are_recorded_and_the_others_run(cli) -> None:
 def test_summary_of_a_sweep_stopped_before_any_job(tmp_path: Path) -> None:
     text = summarize(tmp_path, note="the sweep was interrupted")
     assert "0 jobs (none)" in text and "interrupted" in text
-    assert (tmp_path / "summary.csv").read_text().startswith("job,status,duration_s")
+    assert (tmp_path / "summary.csv").read_text().startswith("job,status,commit,duration_s")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,8 @@ from glossary_exp.runs.index import Run, find_runs
 from glossary_exp.runs.query import condition, moment, select, sort_runs
 from glossary_exp.sweep.table import render, short
 
-DEFAULT_ROOT = Path("outputs")  # paths.output_dir's default
+# paths.output_dir's default (conf/paths/default.yaml): GLOSSARY_EXP_OUTPUT_DIR, else outputs/.
+DEFAULT_ROOT = Path(os.environ.get("GLOSSARY_EXP_OUTPUT_DIR") or "outputs")
 COLUMNS = ("run", "experiment", "task", "status", "metric", "value", "started", "duration", "commit")
 
 
