@@ -77,7 +77,7 @@ def run_in_process(*args: str, output_dir: Path, env: dict[str, str] | None = No
                 main()
             except SystemExit as exit_:
                 code = exit_.code if isinstance(exit_.code, int) else 1
-            except BaseException as exc:  # noqa: BLE001 - reported to the test
+            except BaseException as exc:
                 code, escaped = 1, exc
     finally:
         os.chdir(saved_cwd)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import InProcess, run_in_process, run_dirs, snapshot
+from conftest import InProcess, run_dirs, run_in_process, snapshot
 
 MARKER = Path("/tmp/glossary_exp_test_pwned")
 
@@ -44,7 +44,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     files.mkdir()
     # Copies of the completed run in the states a resume can meet.
     runs = {name: files / name for name in ("interrupted", "no_checkpoint", "crafted_last", "locked")}
-    for name, path in runs.items():
+    for path in runs.values():
         shutil.copytree(completed, path)
         record = json.loads((path / "metrics.json").read_text())
         (path / "metrics.json").write_text(json.dumps({**record, "status": "interrupted"}))
@@ -269,7 +269,8 @@ def test_bad_input_gets_one_line_naming_the_key_and_changes_nothing(workspace: d
     arguments = tuple(fill(a, workspace) for a in arguments)
     message = fill(message, workspace)
     if any("locked" in a for a in arguments):
-        lock = open(workspace["locked"] / ".lock", "a+")  # another process resuming it: the lock is held
+        # Another process resuming it: the lock is held until the finally below.
+        lock = open(workspace["locked"] / ".lock", "a+")  # noqa: SIM115 - closed in the finally
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     before = snapshot(workspace["root"])
     MARKER.unlink(missing_ok=True)

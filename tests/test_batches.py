@@ -33,6 +33,6 @@ def test_ddp_shards_are_disjoint_and_cover_the_data() -> None:
     x = torch.arange(21)
     shards = [order_of(TensorBatches(x, batch_size=4, shuffle=True, seed=2, rank=r, world_size=3), 1)
               for r in range(3)]
-    assert sorted(sum(shards, [])) == list(range(21))
+    assert sorted(i for shard in shards for i in shard) == list(range(21))
     assert all(len(s) == 7 for s in shards)
     assert len(TensorBatches(x, batch_size=4, rank=0, world_size=3)) == 2

@@ -10,10 +10,9 @@ import yaml
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
+from conftest import CONF, config_names
 from glossary_exp.rundir import register_resolvers
 from glossary_exp.validate import check_config
-
-from conftest import CONF, config_names
 
 
 def compose_config(*overrides: str) -> DictConfig:

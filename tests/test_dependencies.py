@@ -4,10 +4,10 @@ here, naming it, rather than breaking runs. pyproject.toml admits only the relea
 from __future__ import annotations
 
 import importlib
-import tomllib
 from importlib.metadata import version
 
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 
 from conftest import REPO

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, QUIET
+from conftest import QUIET, REPO
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from test_config_checks import compose_config
 
 from glossary_exp.optim import build_optimizer
-
-from test_config_checks import compose_config
 
 
 def optimizer_from(*overrides: str, params: list[torch.Tensor] | None = None) -> torch.optim.Optimizer:

@@ -1,4 +1,4 @@
-"""Every run records what produced it: code (git state and the uncommitted patch), environment, invocation; no secret."""
+"""Every run records what produced it: code (git state, the uncommitted patch), environment, invocation; no secret."""
 
 from __future__ import annotations
 

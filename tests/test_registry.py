@@ -7,13 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import CONF, config_names
 from glossary_exp import registry
 from glossary_exp.errors import UnknownPluginError
 from glossary_exp.validate import check_arguments
 
-from conftest import CONF, config_names
-
-assert CONF == Path(registry.__file__).parent / "conf"  # the tests read the configs of the installed package
+assert Path(registry.__file__).parent / "conf" == CONF  # the tests read the configs of the installed package
 
 
 def builtin_names(kind: str) -> set[str]:
@@ -37,9 +36,9 @@ def test_every_plugin_config_names_its_plugin_and_fits_its_signature(kind: str, 
 def test_duplicate_name_raises() -> None:
     cls = registry.get("model", "linear_regression")
 
-    with pytest.raises(ValueError, match="registers model .linear_regression., which .*LinearRegression already has"):
+    with pytest.raises(ValueError, match=r"registers model .linear_regression., which .*LinearRegression already has"):
         @registry.register("model", "linear_regression")
-        class Impostor:  # noqa: F841
+        class Impostor:
             pass
 
     assert registry.get("model", "linear_regression") is cls

@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import (assert_no_noise, fit_once, read_events, read_metrics, run_cli, run_dirs,
-                      signal_after_first_checkpoint, start_cli)
+from conftest import (
+    assert_no_noise,
+    fit_once,
+    read_events,
+    read_metrics,
+    run_cli,
+    run_dirs,
+    signal_after_first_checkpoint,
+    start_cli,
+)
 
 # Big enough that an epoch takes a moment, so Ctrl-C lands between two epochs' checkpoints.
 RUN = ("experiment=random_regression", "seed=7", "trainer.max_epochs=4", "data.samples=60000",

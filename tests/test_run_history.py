@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_provenance import git
+
 from conftest import PLUGIN_PACKAGE, read_metrics, run_cli, run_dirs
 from glossary_exp.rundir import lock_run, unlock_run
-from test_provenance import git
 
 
 def glossary(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -9,10 +9,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import (DATASET_MIRROR, assert_no_noise, config_names, data_cache, needs_dataset_files, read_events,
-                      read_hparams, read_metrics, run_dirs, run_in_process)
+from conftest import (
+    DATASET_MIRROR,
+    assert_no_noise,
+    config_names,
+    data_cache,
+    needs_dataset_files,
+    read_events,
+    read_hparams,
+    read_metrics,
+    run_dirs,
+    run_in_process,
+)
 from glossary_exp.checkpoints import CHECKPOINT_GLOBALS, STORAGE_GLOBAL, checkpoint_globals, load_checkpoint
-
 
 SHORT = ("experiment=random_regression", "trainer.max_epochs=2", "data.samples=200")
 

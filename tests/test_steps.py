@@ -8,8 +8,16 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from conftest import (get_json, read_events, read_metrics, run_cli, run_dirs, signal_after_first_checkpoint, start_cli,
-                      tensorboard_server)
+from conftest import (
+    get_json,
+    read_events,
+    read_metrics,
+    run_cli,
+    run_dirs,
+    signal_after_first_checkpoint,
+    start_cli,
+    tensorboard_server,
+)
 from glossary_exp.module import GlossaryModule
 from glossary_exp.steps import StepPlan, only_default_hooks
 
@@ -46,7 +54,7 @@ def test_four_steps_per_batch_train_exactly_as_one(one_step: Path, tmp_path: Pat
     assert read_metrics(four)["metrics"] == pytest.approx(read_metrics(one_step)["metrics"], rel=1e-6)
     # TensorBoard's x-axis counts optimizer steps either way.
     for tag in ("val/loss", "val/acc", "lr"):
-        (steps, values), (expected_steps, expected) = (zip(*scalars(run, tag)) for run in (four, one_step))
+        (steps, values), (expected_steps, expected) = (zip(*scalars(run, tag), strict=True) for run in (four, one_step))
         assert steps == expected_steps and values == pytest.approx(expected, rel=1e-6), tag
     # Every second step's loss and each epoch's last, each at its own step: the same points as one step per batch.
     points = scalars(four, "train/loss")

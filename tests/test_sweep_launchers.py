@@ -102,7 +102,8 @@ def ray_cluster(tmp_path: Path) -> Iterator[str]:
     ray = Path(sys.executable).with_name("ray")
     before = outside_listeners()
     head = subprocess.Popen([str(ray), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-                             "--block"], env=env, stdout=open(tmp_path / "ray_head.log", "w"), stderr=subprocess.STDOUT)
+                             "--block"], env=env, stdout=open(tmp_path / "ray_head.log", "w"),  # noqa: SIM115 - the head's
+                            stderr=subprocess.STDOUT)  # log for its whole life; closed when the test process ends
     try:
         deadline = time.time() + 120
         while "--block" not in (tmp_path / "ray_head.log").read_text() and time.time() < deadline:
@@ -155,4 +156,5 @@ def test_parallel_jobs_take_one_gpu_each_when_there_are_several(tmp_path: Path) 
                for _ in range(2)]
     shares = sorted(worker.communicate(timeout=120)[0].strip() for worker in workers)
     threads = max(1, len(os.sched_getaffinity(0)) // 2)
-    assert shares == [f"slot 0 of 2: {threads} torch thread(s), GPU 3", f"slot 1 of 2: {threads} torch thread(s), GPU 5"]
+    assert shares == [f"slot 0 of 2: {threads} torch thread(s), GPU 3",
+                      f"slot 1 of 2: {threads} torch thread(s), GPU 5"]

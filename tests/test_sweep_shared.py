@@ -47,7 +47,7 @@ def check_one_study(storage: str, sweep_dirs: list[Path]) -> None:
     numbers = [int(job.name.split("_")[0]) for job in jobs]
     assert sorted(numbers) == sorted(t.number for t in counted)  # no trial twice, no directory shared
     by_number = {t.number: t for t in counted}
-    for number, job in zip(numbers, jobs):
+    for number, job in zip(numbers, jobs, strict=True):
         assert f"optimizer.lr={by_number[number].params['optimizer.lr']}" in read_metrics(job)["overrides"]
     assert len({t.user_attrs["owner"] for t in counted}) == 2  # both processes worked on it
 

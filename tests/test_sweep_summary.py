@@ -29,7 +29,8 @@ def write_job(sweep_dir: Path, num: int, overrides: list[str], metrics: dict[str
 
 
 def classifier_metrics(acc: float) -> dict[str, float]:
-    return {"val/acc": acc - 0.01, "val/best_acc": acc, "best/val/acc": acc, "val/loss": 1 - acc, "test/acc": acc - 0.02,
+    return {"val/acc": acc - 0.01, "val/best_acc": acc, "best/val/acc": acc, "val/loss": 1 - acc,
+            "test/acc": acc - 0.02,
             "test/loss": 1.1 - acc, "train/acc": acc + 0.01, "train/loss": 0.9 - acc, "lr": 0.001}
 
 
@@ -70,7 +71,7 @@ def test_jobs_that_differ_only_in_seed_become_statistics(repeated_sweep: Path) -
     printed_groups = [line.split("|")[1].strip() for line in text.split("Groups (")[1].splitlines()
                       if line.startswith("| ") and "optimizer" in line]
     assert printed_groups == ["optimizer=adam optimizer.lr=0.01", "optimizer=sgd optimizer.lr=0.01",
-                              "optimizer=sgd optimizer.lr=0.1", "optimizer=adam optimizer.lr=0.1"]  # by mean, best first
+                              "optimizer=sgd optimizer.lr=0.1", "optimizer=adam optimizer.lr=0.1"]  # by mean, best 1st
     assert "Student's t" in text
 
     # The objective against each swept parameter, as a PNG and as a TensorBoard image in the sweep directory.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import read_events, read_metrics, run_dirs
-
 from test_vision_data import class_tree
+
+from conftest import read_events, read_metrics, run_dirs
 
 
 def test_a_classifier_run_logs_accuracy_and_test_pictures(cli) -> None:
-    result = cli("model=cifar_cnn", "data=random_images", "trainer.max_epochs=2", "trainer.log_every_n_steps=2", "seed=0")
+    result = cli("model=cifar_cnn", "data=random_images", "trainer.max_epochs=2", "trainer.log_every_n_steps=2",
+                 "seed=0")
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = run_dirs(cli.output_dir)
     metrics = read_metrics(run)["metrics"]

@@ -81,7 +81,7 @@ def test_mnist_second_load_reads_the_cache(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(mnist, "read_split", no_decoding)
     second = MNISTData(root=str(tmp_path / "data"))
     second.setup()
-    assert all(torch.equal(a, b) for s in first.splits for a, b in zip(first.splits[s], second.splits[s]))
+    assert all(torch.equal(a, b) for s in first.splits for a, b in zip(first.splits[s], second.splits[s], strict=True))
 
 
 def test_validation_split_is_seeded_disjoint_and_complete() -> None:
@@ -92,7 +92,7 @@ def test_validation_split_is_seeded_disjoint_and_complete() -> None:
         assert len(train[0]) + len(val[0]) == 90 and len(val[0]) == 18
         all_images = {tuple(x.flatten().tolist()) for x in torch.cat([train[0], val[0], data.splits["test"][0]])}
         assert len(all_images) == 100  # nothing lost, nothing twice
-        return val[1].tolist() + [int(val[0].float().sum())]
+        return [*val[1].tolist(), int(val[0].float().sum())]
 
     assert val_labels(0) == val_labels(0)
     assert val_labels(0) != val_labels(1)
@@ -109,7 +109,7 @@ def test_random_images_are_the_dataset_entry() -> None:
 
 @pytest.mark.parametrize("fraction", [0.0, 1.0])
 def test_a_split_fraction_that_leaves_nothing_is_a_config_error(fraction: float) -> None:
-    with pytest.raises(ConfigError, match="data.val_fraction"):
+    with pytest.raises(ConfigError, match=r"data\.val_fraction"):
         RandomImages(val_fraction=fraction).setup()
 
 
@@ -202,7 +202,7 @@ def test_image_folder_problems_are_data_errors(tmp_path: Path, problem: str, mes
 
 
 def test_image_folder_needs_a_path() -> None:
-    with pytest.raises(ConfigError, match="data.path is not set"):
+    with pytest.raises(ConfigError, match=r"data\.path is not set"):
         ImageFolderData()
 
 

@@ -63,7 +63,7 @@ def fit_briefly(model: ImageClassifier, data: RandomImages) -> None:
 
 
 def test_a_class_count_mismatch_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="model.num_classes=10 but the data has 4 classes"):
+    with pytest.raises(ConfigError, match=r"model\.num_classes=10 but the data has 4 classes"):
         fit_briefly(registry.get("model", "cifar_cnn")(), RandomImages(num_classes=4))
 
 

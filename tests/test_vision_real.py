@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from conftest import DATASET_MIRROR, data_cache, read_metrics, run_dirs
-
 from glossary_exp.vision.cifar10 import CIFAR10Data
 from glossary_exp.vision.mnist import MNISTData
 

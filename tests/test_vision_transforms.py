@@ -45,7 +45,7 @@ def test_flip_draws_per_image_and_each_result_is_the_image_or_its_mirror() -> No
     plain = x[0].float() / 255  # no normalize step: scaled to [0, 1]
     mirrored = plain.flip(-1)
     flipped = [torch.allclose(o, mirrored) for o in out]
-    assert all(torch.allclose(o, plain) or f for o, f in zip(out, flipped))
+    assert all(torch.allclose(o, plain) or f for o, f in zip(out, flipped, strict=True))
     assert 10 < sum(flipped) < 54  # one draw for the whole batch would give 0 or 64
 
 

@@ -20,6 +20,7 @@ import sys
 import tempfile
 
 import plain
+
 from glossary_exp.vision.benchmark import arguments, compare
 
 # One CIFAR10Data.setup() in a fresh process, imports excluded; prints its seconds.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 
 import plain
+
 from glossary_exp.vision.benchmark import arguments, compare
 
 

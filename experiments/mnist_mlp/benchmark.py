@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import plain
 import torch
 from torch.nn import functional as F
 
-import plain
 from glossary_exp.vision.benchmark import arguments, compare
 
 BATCH = 64
@@ -82,8 +82,9 @@ def main() -> None:
         "fused hand loop steps/s": lambda: hand_loop_steps_per_s(images, labels, fused=True),
     })
     print(f"epoch speed-up over the document's pipeline: {statistics.median(times['epoch speed-up']):.2f}x (aim >= 4x)")
-    for hand, what in (("hand loop steps/s", "the document's Adam"), ("fused hand loop steps/s", "the same fused Adam")):
-        ratios = [f / h for f, h in zip(times["framework steps/s"], times[hand])]
+    hands = (("hand loop steps/s", "the document's Adam"), ("fused hand loop steps/s", "the same fused Adam"))
+    for hand, what in hands:
+        ratios = [f / h for f, h in zip(times["framework steps/s"], times[hand], strict=True)]
         best = max(times["framework steps/s"]) / max(times[hand])
         print(f"framework / hand loop with {what}: {statistics.median(ratios):.3f} median of rounds, "
               f"{best:.3f} best rounds (aim >= 0.9)")

@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import lightning.pytorch as pl
+import plain
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_module
 
-import plain
 from glossary_exp.trainer import build_callbacks, build_logger
 
 STEPS, BATCH = 16, 64
@@ -36,7 +36,7 @@ class Alternating(pl.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         optimizer = self.optimizers()
-        for index, (x, y) in enumerate(zip(batch[0].split(BATCH), batch[1].split(BATCH))):
+        for index, (x, y) in enumerate(zip(batch[0].split(BATCH), batch[1].split(BATCH), strict=True)):
             start = time.perf_counter()
             loss = F.cross_entropy(self.net(x), y)
             optimizer.zero_grad()

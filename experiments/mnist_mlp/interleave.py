@@ -24,8 +24,8 @@ from unittest import mock
 
 import lightning.pytorch as pl
 import torch
-
 from benchmark import HandLoop, read_mnist
+
 from glossary_exp.vision.benchmark import data_options, parse
 
 
@@ -89,7 +89,7 @@ def main() -> None:
                 if exit_.code:
                     raise
     ratios = [hand / framework for _, framework, hand in turns.pairs]
-    steps, framework_s, hand_s = (sum(side) for side in zip(*turns.pairs))
+    steps, framework_s, hand_s = (sum(side) for side in zip(*turns.pairs, strict=True))
     print(f"python experiments/mnist_mlp/interleave.py --segment {args.segment} --epochs {args.epochs} "
           f"{'--document-adam ' if args.document_adam else ''}"
           f"{' '.join(args.overrides)}; "

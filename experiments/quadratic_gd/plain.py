@@ -8,7 +8,7 @@ import torch
 x = torch.tensor(10.0, requires_grad=True)
 learning_rate = 0.1
 
-for step in range(100):
+for _step in range(100):
     loss = x ** 2
     loss.backward()
     with torch.no_grad():

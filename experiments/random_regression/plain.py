@@ -26,7 +26,7 @@ for model, make_optimizer in ((nn.Linear(10, 1), lambda p: optim.SGD(p, lr=0.01)
                               (SimpleModel(), lambda p: optim.Adam(p, lr=0.01))):
     optimizer = make_optimizer(model.parameters())
     criterion = nn.MSELoss()
-    for epoch in range(100):
+    for _epoch in range(100):
         optimizer.zero_grad()
         loss = criterion(model(inputs), targets)
         loss.backward()

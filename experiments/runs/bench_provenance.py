@@ -58,7 +58,8 @@ def main() -> None:
                 times[name].append(wall(run, env, REPO))
     median = {name: statistics.median(values) for name, values in times.items()}
     for name, value in median.items():
-        print(f"quadratic_gd run, {name:26s} median {value:5.2f} s (runs: {', '.join(f'{t:.2f}' for t in times[name])})")
+        runs = ", ".join(f"{t:.2f}" for t in times[name])
+        print(f"quadratic_gd run, {name:26s} median {value:5.2f} s (runs: {runs})")
     print(f"difference of the medians: {median['with provenance'] - median['provenance off (baseline)']:+.2f} s")
 
 

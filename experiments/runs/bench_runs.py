@@ -37,7 +37,7 @@ def record(rng: random.Random, name: str, day: int, job: int) -> dict:
     metrics["best/val/acc"] = metrics["val/acc"]
     return {"status": status, "overrides": [f"experiment={name}", f"optimizer.lr={rng.random():.4g}", f"seed={job}"],
             "started": f"2026-11-{day:02d}T10:{job % 60:02d}:00+0000", "name": name, "task": "fit",
-            "commit": "%040x" % rng.getrandbits(160), "dirty": rng.random() < 0.3, "patch_sha256": None,
+            "commit": f"{rng.getrandbits(160):040x}", "dirty": rng.random() < 0.3, "patch_sha256": None,
             "host": "node1", "seed": job, "monitor": ["val/acc", "max"], "metrics": metrics,
             "duration_s": rng.uniform(5, 500), "error": "RuntimeError: boom" if status == "failed" else None}
 

@@ -31,7 +31,8 @@ def sweep_command(out: str, steps: int, parallel: int | None) -> list[str]:
 
 def busy_seconds() -> float:
     """CPU seconds every process on the machine has used (from /proc/stat)."""
-    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
     return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
 
 
@@ -77,7 +78,8 @@ def main() -> None:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--tries", type=int, default=5, help="attempts per run to get one without other load")
     args = parser.parse_args()
-    names = {"sequential (default launcher)": None, f"parallel (hydra/launcher=parallel, n_jobs={args.n_jobs})": args.n_jobs}
+    names = {"sequential (default launcher)": None,
+             f"parallel (hydra/launcher=parallel, n_jobs={args.n_jobs})": args.n_jobs}
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeats):

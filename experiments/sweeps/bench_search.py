@@ -7,7 +7,8 @@ soon as a worker is free (this tree), side by side in one run.
 Both run ``hparams_search=<preset>`` (median pruning) with ``hydra/launcher=parallel
 hydra.launcher.n_jobs=2``; the batched one is the sweeper of commit ``--batched`` (taken with ``git
 archive``), which asked n_jobs trials, launched them together and waited for all. Per run, from the
-job directories: busy time = each job from Hydra's start of it to its record's last write; span = first job start to last job end; worker
+job directories: busy time = each job from Hydra's start of it to its record's last write; span = first job start to
+last job end; worker
 utilization = busy / (workers x span); gaps between a worker's jobs and the tail (one worker done, the
 other still on the last trial) say where the rest went. Wall time is the whole command (start-up, summary). The two
 alternate, each with the same sampler seed per repeat, on an idle machine (bench_parallel.py's check).
@@ -16,6 +17,7 @@ alternate, each with the same sampler seed per repeat, on an idle machine (bench
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -56,14 +58,15 @@ def measure(sweep_dir: Path, objective: str = "train/loss", maximize: bool = Fal
     for record_file in sweep_dir.glob("*/metrics.json"):
         job = record_file.parent
         slot = re.search(r"share of the machine: slot (\d+)", (job / "run.log").read_text())
-        jobs.append({"record": json.loads(record_file.read_text()), "start": (job / ".hydra/overrides.yaml").stat().st_mtime,
+        jobs.append({"record": json.loads(record_file.read_text()),
+                     "start": (job / ".hydra/overrides.yaml").stat().st_mtime,
                      "end": record_file.stat().st_mtime, "slot": slot.group(1) if slot else "?"})
     busy = sum(j["end"] - j["start"] for j in jobs)
     first, last = min(j["start"] for j in jobs), max(j["end"] for j in jobs)
     gaps = []
     for slot in {j["slot"] for j in jobs}:
         mine = sorted((j for j in jobs if j["slot"] == slot), key=lambda j: j["start"])
-        gaps += [b["start"] - a["end"] for a, b in zip(mine, mine[1:])]
+        gaps += [b["start"] - a["end"] for a, b in itertools.pairwise(mine)]
     ends = sorted(max(j["end"] for j in jobs if j["slot"] == s) for s in {j["slot"] for j in jobs})
     done = [j["record"]["metrics"][objective] for j in jobs if j["record"]["status"] == "completed"]
     return {"busy": busy, "span": last - first, "utilization": busy / (WORKERS * (last - first)),
@@ -99,7 +102,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "batched"
         old.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.batched, "src"], capture_output=True, check=True)
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.batched, "src"], capture_output=True,
+                                 check=True)
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
         sources = {"batched": old / "src", "as soon as free": REPO / "src"}
         for repeat in range(args.repeats):
@@ -111,7 +115,8 @@ def main() -> None:
                 figures = {**measure(sweep_dir, *OBJECTIVES[args.preset]), "wall": wall, "foreign": foreign}
                 results[mode].append(figures)
                 print(f"{mode:16s} repeat {repeat}: utilization {figures['utilization']:.1%}, span "
-                      f"{figures['span']:.1f} s, wall {wall:.1f} s, busy {figures['busy']:.1f} s, mean gap between a worker's "
+                      f"{figures['span']:.1f} s, wall {wall:.1f} s, busy {figures['busy']:.1f} s, "
+                      "mean gap between a worker's "
                       f"jobs {figures['gap']:.2f} s, tail {figures['tail']:.1f} s, best "
                       f"{figures['best']:.4g} ({figures['completed']:.0f} completed, {figures['pruned']:.0f} pruned), "
                       f"others used {foreign:.1f} CPU s", flush=True)

@@ -50,7 +50,7 @@ def accepts(annotation: Any, value: Any) -> bool:
             return False
         if len(args) == 2 and args[1] is Ellipsis:
             return all(accepts(args[0], v) for v in value)
-        return len(value) == len(args) and all(accepts(a, v) for a, v in zip(args, value))
+        return len(value) == len(args) and all(accepts(a, v) for a, v in zip(args, value, strict=True))
     if origin in _SEQUENCES:
         return isinstance(value, (list, tuple)) and all(accepts(args[0], v) for v in value)
     if origin in _MAPPINGS or annotation in _MAPPINGS:

@@ -91,7 +91,7 @@ def saved_by(path: str | Path) -> str:
     config = Path(path).parent.parent / "config.yaml"
     try:
         name = OmegaConf.load(config).model.name
-    except Exception:  # noqa: BLE001 - only a hint
+    except Exception:
         return ""
     return f" (saved by a run of model={name})"
 
@@ -120,7 +120,7 @@ def checkpoint_globals(path: str | Path) -> set[str]:
                 names.add(f"{strings[-2]}.{strings[-1]}")
             elif isinstance(arg, str):
                 strings.append(arg)
-    except Exception:  # noqa: BLE001 - a damaged pickle: report what was read before the damage
+    except Exception:
         pass
     return names
 

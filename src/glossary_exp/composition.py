@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hydra.errors import ConfigCompositionException, InstantiationException, MissingConfigException
-from hydra.errors import OverrideParseException
+from hydra.errors import (
+    ConfigCompositionException,
+    InstantiationException,
+    MissingConfigException,
+    OverrideParseException,
+)
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
 from glossary_exp.errors import UsageError, listing, nearest
@@ -58,7 +62,7 @@ def _unknown_key(cause: OmegaConfBaseException) -> str:
     full_key = str(cause.full_key)
     parent, _, leaf = full_key.rpartition(".")
     node = getattr(cause, "parent_node", None)
-    allowed = [str(k) for k in node.keys()] if node is not None and hasattr(node, "keys") else []
+    allowed = [str(k) for k in node] if node is not None and hasattr(node, "keys") else []
     text = f"{full_key} is not a setting{nearest(leaf, allowed, parent)}"
     if allowed:
         text += f"; allowed: {listing(allowed)}"

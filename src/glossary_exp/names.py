@@ -16,7 +16,8 @@ from pathlib import PurePath
 
 MAX_CHARS = 100
 # Overrides that do not change what a run computes, or are named otherwise (task, ckpt_path).
-LEFT_OUT = ("experiment", "resume", "reproduce", "ckpt_path", "task", "print_config", "paths.output_dir", "paths.data_dir",
+LEFT_OUT = ("experiment", "resume", "reproduce", "ckpt_path", "task", "print_config", "paths.output_dir",
+            "paths.data_dir",
             "paths.dataset_mirror", "callbacks.progress_bar", "callbacks.progress_refresh_rate", "hparams_search",
             "trust_checkpoint")
 

@@ -28,9 +28,9 @@ from glossary_exp.atomic import remove_stale, write_atomically, write_text_atomi
 from glossary_exp.errors import ConfigError, UsageError, full_traceback
 from glossary_exp.provenance import record as provenance
 from glossary_exp.provenance.record import Collector
+from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
 from glossary_exp.runs.compare import printable
 from glossary_exp.runs.reproduce import notice, reproduction_config, verdict
-from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
 from glossary_exp.validate import check_command_line, check_values
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
         print_config_tree(cfg)
     try:
         metrics = execute(experiment, run_dir)
-    except BaseException as err:  # noqa: BLE001 - every ending is recorded, then handled below
+    except BaseException as err:
         interrupted = isinstance(err, (KeyboardInterrupt, SystemExit))
         status = "pruned" if type(err).__name__ == "TrialPruned" else "interrupted" if interrupted else "failed"
         record.update(status=status, error=signals.describe() if interrupted else _error(err),

@@ -21,7 +21,6 @@ from omegaconf import DictConfig, OmegaConf
 from glossary_exp.atomic import write_text_atomically
 from glossary_exp.names import run_name, safe_name
 
-
 # A stamp at the start of a directory name: its time and random part.
 STAMP_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_([0-9a-f]{6})")
 
@@ -139,7 +138,7 @@ def held(run: Path) -> bool:
     Probes by taking the lock for an instant, so a process starting the run at that very instant is refused.
     """
     try:
-        handle = open(Path(run) / LOCK_FILE, "r")  # noqa: SIM115 - closed below
+        handle = open(Path(run) / LOCK_FILE)  # noqa: SIM115 - closed below
     except OSError:
         return False
     with handle:
@@ -169,7 +168,7 @@ def find_run(output_dir: str | Path, ref: str) -> Path | None:
 
 
 def identify(path: Path) -> tuple[str, str]:
-    """(the run's id, the experiment its directory is under): ``<stamp>`` or, for a sweep job, ``<sweep stamp>/<job>``."""
+    """(the run's id, the experiment it is under): ``<stamp>``, or ``<sweep stamp>/<job>`` for a sweep job."""
     parent, job = path.parent, path.name.split("_", 1)[0]
     if parent.name.startswith("multirun_") and job.isdigit():
         return f"{parent.name[len('multirun_'):]}/{job}", parent.parent.name
@@ -211,7 +210,7 @@ def read_config(run: Path, label: str) -> DictConfig:
 
     try:
         saved = OmegaConf.load(Path(run) / CONFIG_FILE)
-    except Exception as err:  # noqa: BLE001 - yaml's and OmegaConf's errors alike
+    except Exception as err:
         raise ConfigError(f"{label}: {Path(run) / CONFIG_FILE} cannot be read ({type(err).__name__})") from None
     if not isinstance(saved, DictConfig) or "${" in OmegaConf.to_yaml(saved):
         raise ConfigError(f"{label}: {Path(run) / CONFIG_FILE} is not a config glossary_exp saved "

@@ -161,4 +161,4 @@ def split(batch: Sequence[torch.Tensor], size: int) -> list[tuple[torch.Tensor, 
     if not isinstance(batch, (tuple, list)) or not all(isinstance(t, torch.Tensor) for t in batch):
         raise ConfigError(f"steps_per_execution > 1 splits batches given as (tensor, tensor, ...), got a "
                           f"{type(batch).__name__}; set steps_per_execution=1")
-    return list(zip(*(t.split(size) for t in batch)))
+    return list(zip(*(t.split(size) for t in batch), strict=True))

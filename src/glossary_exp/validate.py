@@ -281,7 +281,7 @@ def construct(kind: str, cls: type, kwargs: Mapping[str, Any]) -> Any:
 
 
 def _whole_number(value: Any) -> bool:
-    return not isinstance(value, bool) and (isinstance(value, int) or isinstance(value, float) and value.is_integer())
+    return not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
 
 
 def _plain(node: Any, drop: str | None = None) -> dict[str, Any]:

@@ -34,7 +34,8 @@ def checkout_state(path: Path, deadline: float, exclude: tuple[Path, ...] = ()) 
     state: dict[str, Any] = {"path": str(root)}
     try:
         state["commit"] = _git(["rev-parse", "--verify", "-q", "HEAD"], root, deadline).strip() or None
-        state["branch"] = _git(["rev-parse", "--abbrev-ref", "HEAD"], root, deadline).strip() if state["commit"] else None
+        branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], root, deadline).strip() if state["commit"] else None
+        state["branch"] = branch
         changed, untracked = _status(root, deadline, exclude)
         state["dirty"] = bool(changed)
         state["untracked"] = untracked[:UNTRACKED_LIMIT]

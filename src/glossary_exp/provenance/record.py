@@ -19,8 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from glossary_exp.atomic import write_text_atomically
-from glossary_exp.provenance.environment import devices, editable_checkout, installed, invocation, machine, \
-    plugin_distributions
+from glossary_exp.provenance.environment import (
+    devices,
+    editable_checkout,
+    installed,
+    invocation,
+    machine,
+    plugin_distributions,
+)
 from glossary_exp.provenance.git import checkout_state
 
 log = logging.getLogger(__name__)
@@ -61,7 +67,7 @@ class Collector:
     def _run(self, exclude: tuple[Path, ...]) -> None:
         try:
             self._record = collect(exclude)
-        except Exception as err:  # noqa: BLE001 - provenance never fails a run; the record says why
+        except Exception as err:
             self._record = {"error": f"{type(err).__name__}: {err}"}
 
     def result(self) -> dict[str, Any]:
@@ -70,7 +76,7 @@ class Collector:
         record = self._record or {"error": "collecting took too long; left out"}
         try:
             record["devices"] = devices()
-        except Exception as err:  # noqa: BLE001 - as above
+        except Exception as err:
             record["devices"] = {"error": f"{type(err).__name__}: {err}"}
         return record
 

@@ -61,7 +61,8 @@ def code_changes(a: dict[str, Any], b: dict[str, Any], run_a: Path | None, run_b
             continue
         lines.append(f"code {label}: uncommitted change {_patch_name(text_a)} -> {_patch_name(text_b)}")
         if state_a.get("commit") == state_b.get("commit"):  # on one commit, the patches' difference is the change
-            delta = list(difflib.unified_diff(text_a.splitlines(), text_b.splitlines(), "then", "now", lineterm="", n=1))
+            delta = list(difflib.unified_diff(text_a.splitlines(), text_b.splitlines(), "then", "now", lineterm="",
+                                              n=1))
             lines += [f"    {line}" for line in delta[:PATCH_LINES]]
             if len(delta) > PATCH_LINES:
                 lines.append(f"    ... {len(delta) - PATCH_LINES} more lines")
@@ -85,7 +86,7 @@ def environment_changes(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
             lines.append(f"{key}: {machine_a.get(key)} -> {machine_b.get(key)}")
     devices_a, devices_b = a.get("devices", {}), b.get("devices", {})
     for key in sorted(set(devices_a) | set(devices_b)):
-        if devices_a.get(key) != devices_b.get(key) and "error" != key:
+        if devices_a.get(key) != devices_b.get(key) and key != "error":
             lines.append(f"device {key}: {devices_a.get(key)} -> {devices_b.get(key)}")
     packages_a = dict(p.split("==", 1) for p in machine_a.get("packages", []) if "==" in p)
     packages_b = dict(p.split("==", 1) for p in machine_b.get("packages", []) if "==" in p)

@@ -26,7 +26,7 @@ def flat_config(run: Path) -> dict[str, Any]:
     """The run's composed config as ``{"optimizer.lr": 0.01, ...}`` ({} if it has none)."""
     try:
         container = OmegaConf.to_container(OmegaConf.load(run / CONFIG_FILE), resolve=False)
-    except (OSError, ValueError, Exception):  # noqa: BLE001 - a damaged config is reported as missing
+    except (OSError, ValueError, Exception):
         return {}
     flat: dict[str, Any] = {}
 
@@ -66,8 +66,8 @@ def report(run_a: Run, run_b: Run) -> list[str]:
     sections["versions and device"] = environment_changes(prov_a, prov_b)
     if missing:
         sections["code"].insert(0, f"no provenance recorded for {' and '.join(missing)} (a run from before it was)")
-    lines.append(f"seed: {run_a.record.get('seed')} -> {run_b.record.get('seed')}"
-                 if run_a.record.get("seed") != run_b.record.get("seed") else f"seed: {run_a.record.get('seed')} (both)")
+    seed_a, seed_b = run_a.record.get("seed"), run_b.record.get("seed")
+    lines.append(f"seed: {seed_a} -> {seed_b}" if seed_a != seed_b else f"seed: {seed_a} (both)")
     for title, changes in sections.items():
         lines += ["", f"{title}:", *([f"  {c}" for c in changes] or ["  the same"])]
     table, differ = metric_table(run_a.record.get("metrics") or {}, run_b.record.get("metrics") or {})

@@ -16,8 +16,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from glossary_exp.provenance.record import PATCH_DIR, PROVENANCE_FILE
 from glossary_exp import rundir
+from glossary_exp.provenance.record import PATCH_DIR, PROVENANCE_FILE
 from glossary_exp.rundir import discard_new_run
 
 log = logging.getLogger(__name__)

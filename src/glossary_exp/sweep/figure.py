@@ -35,7 +35,7 @@ def draw(sweep_dir: Path, rows: list[dict[str, Any]], objective: str | None) -> 
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(max(5.5, 4.2 * len(params)), 3.6), layout="constrained")
-    for axes, param in zip(figure.subplots(1, len(params), squeeze=False)[0], params):
+    for axes, param in zip(figure.subplots(1, len(params), squeeze=False)[0], params, strict=True):
         values = [as_dict(r["overrides"]).get(param, "") for r in done]
         numeric = all(_number(v) is not None for v in values)
         labels = sorted(set(values), key=lambda v: (_number(v) or 0.0, v)) if not numeric else []

@@ -29,7 +29,8 @@ class PruneTrial(pl.Callback):
         if self.trial.should_prune():
             # Told here, not by the sweeper: the job knows it was pruned, the sweeper only sees no result.
             self.trial.study.tell(self.trial, state=optuna.trial.TrialState.PRUNED)
-            raise optuna.TrialPruned(f"trial {self.trial.number} pruned at epoch {epoch}: {self.metric} = {float(value):.6g}")
+            raise optuna.TrialPruned(f"trial {self.trial.number} pruned at epoch {epoch}: "
+                                     f"{self.metric} = {float(value):.6g}")
 
 
 def search_callbacks() -> list[pl.Callback]:

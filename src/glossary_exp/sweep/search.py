@@ -129,7 +129,7 @@ class Search:
                         return
                     self._tell(study, trial, result)
                     returns.append([result])
-        except BaseException as err:  # noqa: BLE001 - handed to the main thread, which stops the sweep
+        except BaseException as err:
             self.stopping = True
             if threading.current_thread() is threading.main_thread():
                 raise
@@ -144,7 +144,8 @@ class Search:
                 if counted(trials) < self.n_trials:
                     trial = study.ask(space)
                     claim(trial)
-                    # Another process may have asked at the same moment: the trials numbered first are the ones that run.
+                    # Another process may have asked at the same moment: the trials numbered first are the ones
+                    # that run.
                     if counted(study.get_trials(deepcopy=False), below=trial.number) < self.n_trials:
                         return trial
                     fail_uncounted(study, study.get_trials(deepcopy=False)[trial.number],

@@ -68,7 +68,7 @@ def submit_and_wait(launcher: Any, jobs: list[tuple]) -> list[JobReturn]:
     log.info("%d job(s) submitted as SLURM job array %s: %d SLURM job(s), up to %d job(s) each", len(jobs),
              tasks[0].job_id.split("_")[0], math.ceil(len(jobs) / per_task), per_task)
     returns: list[JobReturn] = []
-    for task, pack in zip(tasks, packs):
+    for task, pack in zip(tasks, packs, strict=True):
         returns.extend(_collect(launcher, task, pack))
         collected(task)
     return returns

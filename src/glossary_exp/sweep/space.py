@@ -1,4 +1,5 @@
-"""A search space in Hydra's sweep syntax (``interval``, ``tag(log, ...)``, ``choice``, ``range``) as Optuna distributions."""
+"""A search space in Hydra's sweep syntax (``interval``, ``tag(log, ...)``, ``choice``, ``range``), as Optuna's
+distributions."""
 
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ def render(header: list[str], cells: list[list[str]]) -> list[str]:
     """An aligned Markdown table."""
     widths = [max([len(h), *(len(line[i]) for line in cells)]) for i, h in enumerate(header)]
     lines = [header, ["-" * w for w in widths], *cells]
-    return ["| " + " | ".join(v.ljust(w) for v, w in zip(line, widths)) + " |" for line in lines]
+    return ["| " + " | ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) + " |" for line in lines]
 
 
 def fit(columns: dict[str, list[str]], droppable: list[str], cuttable: list[str]) -> tuple[list[str], list[str]]:
@@ -82,7 +82,7 @@ def fit(columns: dict[str, list[str]], droppable: list[str], cuttable: list[str]
     columns = dict(columns)
 
     def lines() -> list[str]:
-        return render(list(columns), [list(line) for line in zip(*columns.values())])
+        return render(list(columns), [list(line) for line in zip(*columns.values(), strict=True)])
 
     dropped = []
     for name in reversed(droppable):

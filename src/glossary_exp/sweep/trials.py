@@ -132,5 +132,5 @@ class Heartbeat:
             for trial in self.running():
                 try:
                     trial.set_user_attr(HEARTBEAT, time.time())
-                except Exception as err:  # noqa: BLE001 - finished meanwhile, or the storage blinked: beat again later
+                except Exception as err:
                     log.debug("heartbeat of trial %d: %s", trial.number, err)

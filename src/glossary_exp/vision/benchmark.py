@@ -137,7 +137,7 @@ def compare(plain: ModuleType, overrides: list[str], args: argparse.Namespace,
             times["framework peak MB"].append(run.peak_rss_mb)
     # The plain epoch against the framework's training at its measured speed over as many steps.
     times["epoch speed-up"] = [s / (n / f) for s, n, f in zip(times["plain epoch s"], times["plain steps"],
-                                                               times["framework steps/s"])]
+                                                               times["framework steps/s"], strict=True)]
     print(f"python -m glossary_exp {' '.join(cli)}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     for name, values in times.items():
         print(f"{name:28s} median {statistics.median(values):9.3f}  (rounds: {', '.join(f'{v:.3f}' for v in values)})")

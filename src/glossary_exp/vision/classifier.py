@@ -144,7 +144,7 @@ class GridSample:
         self.kept = {c: [] for c in self.classes}
         if not parts:
             return torch.empty(0), torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long)
-        return tuple(torch.cat(column) for column in zip(*parts))  # type: ignore[return-value]
+        return tuple(torch.cat(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
 
 
 class EpochPredictions:

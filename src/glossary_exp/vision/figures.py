@@ -20,7 +20,8 @@ def prediction_grid(images: torch.Tensor, predicted: torch.Tensor, true: torch.T
     figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, image, p, t in zip(axes.flat, images, predicted.tolist(), true.tolist()):
+    # The grid may have more cells than there are images: those stay blank.
+    for ax, image, p, t in zip(axes.flat, images, predicted.tolist(), true.tolist(), strict=False):
         picture = image.permute(1, 2, 0).numpy()  # (H, W, C) for imshow
         ax.imshow(picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray")
         ax.set_title(f"{classes[p]} / {classes[t]}", fontsize=8, color="black" if p == t else "red")

@@ -1,6 +1,6 @@
 """``hydra/sweeper=glossary_grid`` (the default): Hydra's basic grid, and a rerun skips the jobs that completed."""
 
-from typing import Any, List
+from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
@@ -13,7 +13,7 @@ ConfigStore.instance().store(group="hydra/sweeper", name="glossary_grid", node=G
 class GlossaryGridSweeper(BasicSweeper):
     """Hydra's grid expansion; which jobs run, and in which directories, is :mod:`glossary_exp.sweep.grid`'s."""
 
-    def sweep(self, arguments: List[str]) -> Any:
+    def sweep(self, arguments: list[str]) -> Any:
         from glossary_exp.sweep.grid import run_grid
 
         return run_grid(self, arguments)
