@@ -31,7 +31,8 @@ def parameters(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
 
 def type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(fn.__init__ if isinstance(fn, type) else fn)
+        # A class's hints are its __init__'s (getattr: mypy reads fn.__init__ as an instance's).
+        return typing.get_type_hints(getattr(fn, "__init__") if isinstance(fn, type) else fn)  # noqa: B009
     except Exception:  # unresolvable forward references: the raw annotations
         return {n: p.annotation for n, p in parameters(fn).items()}
 
@@ -95,10 +96,10 @@ def describe(annotation: Any) -> str:
         return f"a list of {_plural(describe(args[0]))}" if args else "a list"
     if origin in _MAPPINGS or annotation in _MAPPINGS:
         return "a mapping"
-    words = {type(None): "null", bool: "true or false", int: "a whole number", float: "a finite number",
-             str: "a string"}
-    if annotation in words:
-        return words[annotation]
+    plain_words = {type(None): "null", bool: "true or false", int: "a whole number", float: "a finite number",
+                   str: "a string"}
+    if annotation in plain_words:
+        return plain_words[annotation]
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return "one of " + ", ".join(annotation.__members__)
     return f"a {getattr(annotation, '__name__', str(annotation))}"

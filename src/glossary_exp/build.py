@@ -12,6 +12,7 @@ from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp.checkpoints import SafeCheckpointIO, check_fits, load_checkpoint, saved_by
+from glossary_exp.module import GlossaryModule
 from glossary_exp.report import HParamsAtTrainStart, hparams_of
 from glossary_exp.resume import Resumed
 from glossary_exp.steps import plan_steps
@@ -24,7 +25,7 @@ from glossary_exp.validate import check_config, construct
 @dataclass
 class Experiment:
     cfg: DictConfig
-    model: pl.LightningModule
+    model: GlossaryModule
     datamodule: pl.LightningDataModule
     trainer: pl.Trainer
     monitor: tuple[str, str]  # (metric, mode) choosing the best checkpoint

@@ -111,11 +111,12 @@ def checkpoint_globals(path: str | Path) -> set[str]:
             data = archive.read(next(n for n in archive.namelist() if n.endswith("data.pkl")))
     else:
         data = path.read_bytes()
-    names, strings = set(), []
+    names: set[str] = set()
+    strings: list[str] = []
     try:
         for op, arg, _ in pickletools.genops(data):
             if op.name == "GLOBAL":
-                names.add(arg.replace(" ", "."))
+                names.add(str(arg).replace(" ", "."))
             elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
                 names.add(f"{strings[-2]}.{strings[-1]}")
             elif isinstance(arg, str):

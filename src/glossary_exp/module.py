@@ -72,7 +72,7 @@ class GlossaryModule(pl.LightningModule):
         self.automatic_optimization = False
         self.step_plan = plan
         one_step = type(self).training_step.__get__(self)  # the model's own, even if called twice
-        self.training_step = partial(take_steps, self, plan, one_step)
+        self.training_step = partial(take_steps, self, plan, one_step)  # type: ignore[method-assign]  # this run's
 
     def configure_optimizers(self) -> Any:
         optimizer = build_optimizer(self.parameters(), self.optimizer_cfg)
@@ -91,7 +91,7 @@ class GlossaryModule(pl.LightningModule):
         steps = trainer.estimated_stepping_batches * self.step_plan.steps
         return min(steps, trainer.max_steps) if trainer.max_steps >= 0 else steps
 
-    def __setattr__(self, name: str, value: object) -> None:
+    def __setattr__(self, name: str, value: Any) -> None:
         # Lightning sets _current_fx_name around every hook call, about 44 times a training step;
         # nn.Module.__setattr__'s parameter/buffer/module checks made that ~5% of a SimpleNN step.
         # These names are never a parameter, buffer or submodule, so plain assignment is equivalent.
@@ -138,7 +138,7 @@ class GlossaryModule(pl.LightningModule):
     def is_logging_step(self) -> bool:
         """Whether this step's logged values reach the logger: every ``log_every_n_steps``, and an epoch's last."""
         trainer, plan = self.trainer, self.step_plan
-        every = plan.log_every_n_steps if plan is not None else trainer.log_every_n_steps
+        every = plan.log_every_n_steps if plan is not None else trainer.log_every_n_steps  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
         last = trainer.is_last_batch and (plan is None or self.last_part)
         return every > 0 and ((self.global_step + 1) % every == 0 or last)  # 0: never, as Lightning
 
@@ -170,7 +170,8 @@ class GlossaryModule(pl.LightningModule):
 def rng_states() -> dict[str, Any]:
     """The state of every random generator a training step may draw from."""
     # Only tensors and plain Python values: Lightning loads checkpoints with weights_only=True.
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    assert isinstance(keys, np.ndarray)  # legacy=True: the (kind, keys, pos, has_gauss, cached) tuple
     states: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate(),
                               "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached)}
     if torch.cuda.is_available():

@@ -111,7 +111,7 @@ def provides(plugin: BrokenPlugin, kind: str, name: str) -> bool:
     for ep in config_entry_points():
         if _distribution(ep) == plugin.distribution:
             try:
-                if files(ep.value).joinpath(kind, f"{name}.yaml").is_file():
+                if files(ep.value).joinpath(kind).joinpath(f"{name}.yaml").is_file():
                     return True
             except (ImportError, TypeError, OSError):
                 continue

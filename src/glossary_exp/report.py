@@ -23,7 +23,7 @@ HPARAM_GROUPS = ("model", "data", "optimizer", "scheduler", "accelerator")
 def print_config_tree(cfg: DictConfig) -> None:
     """The composed config as a tree, one branch per group."""
     tree = Tree("config", guide_style="dim")
-    keys = [k for k in TREE_ORDER if k in cfg] + [k for k in cfg if k not in TREE_ORDER]
+    keys = [k for k in TREE_ORDER if k in cfg] + [str(k) for k in cfg if k not in TREE_ORDER]
     for key in keys:
         value = cfg[key]
         text = OmegaConf.to_yaml(value, resolve=True) if isinstance(value, DictConfig) else str(value)

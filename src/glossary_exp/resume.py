@@ -61,7 +61,7 @@ def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
     for key in RESUME_SETTINGS:
         OmegaConf.update(saved, key, OmegaConf.select(command, key), merge=False)
     saved.resume = str(run)
-    return Resumed(ref, run, saved, weights, record)
+    return Resumed(ref, run, saved, weights, record)  # type: ignore[arg-type]  # merged into a DictConfig schema
 
 
 def resumable(run: Path, cfg: Any) -> bool:

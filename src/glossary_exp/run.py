@@ -65,7 +65,8 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         experiment = prepare(cfg, run_dir, resumed)  # reads, never writes: a refusal leaves the files as they were
     except UsageError as err:
         unlock_run(run_dir)
-        return _refuse(err, run_dir, {**record, "duration_s": time.time() - started}, resuming)
+        _refuse(err, run_dir, {**record, "duration_s": time.time() - started}, resuming)
+        return None
     try:
         return _start(experiment, run_dir, record, resumed is not None, started, collector)
     finally:
@@ -105,11 +106,13 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
                 print_resume_hint(run_dir)  # a sweep's jobs continue with the sweep (its callback says how)
             raise KeyboardInterrupt from err  # the CLI exits 128 + the signal; a sweep stops here
         if isinstance(err, UsageError) and not resumed and experiment.trainer.global_step == 0:
-            return _refuse(err, run_dir, record, resuming=False)  # it never trained: nothing worth keeping
+            _refuse(err, run_dir, record, resuming=False)  # it never trained: nothing worth keeping
+            return None
         write_json(run_dir / METRICS_FILE, record)
         if full_traceback() or not (isinstance(err, UsageError) or _in_sweep()):
             raise
-        return _report(err, status)
+        _report(err, status)
+        return None
     record.update(status="completed", metrics={**record.get("metrics", {}), **metrics},
                   duration_s=earlier + time.time() - started)
     if cfg.reproduce:
@@ -140,7 +143,7 @@ def _record_provenance(experiment: Experiment, run_dir: Path, record: dict[str, 
     from glossary_exp.report import ProvenanceText
 
     if resumed:
-        directory = run_dir / HydraConfig.get().output_subdir
+        directory = run_dir / str(HydraConfig.get().output_subdir)
         directory.mkdir(parents=True, exist_ok=True)
         record["resumed"][-1].update(provenance.write(directory, collected))
         return
@@ -150,12 +153,13 @@ def _record_provenance(experiment: Experiment, run_dir: Path, record: dict[str, 
     cfg = experiment.cfg
     record.update(started=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)), name=cfg.name, task=cfg.task,
                   **short)
-    experiment.trainer.callbacks.append(ProvenanceText(provenance.markdown(collected)))
+    experiment.trainer.callbacks.append(ProvenanceText(provenance.markdown(collected)))  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
 
 
 def execute(experiment: Experiment, run_dir: Path) -> dict[str, Any]:
     """Run the config's task (fit continues ``experiment.checkpoint`` if any); returns the final metrics."""
     from lightning.fabric.utilities.exceptions import MisconfigurationException
+    from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.utilities.model_helpers import is_overridden
 
     cfg, model, datamodule, trainer = experiment.cfg, experiment.model, experiment.datamodule, experiment.trainer
@@ -167,12 +171,12 @@ def execute(experiment: Experiment, run_dir: Path) -> dict[str, Any]:
             raise ConfigError(str(err).splitlines()[0]) from err
         metrics.update(_numbers(trainer.callback_metrics))
         metrics.update(model.results())
-        best = trainer.checkpoint_callback
-        if best is not None and best.best_model_score is not None:
-            metrics[f"best/{experiment.monitor[0]}"] = float(best.best_model_score)
+        checkpoint = trainer.checkpoint_callback
+        if isinstance(checkpoint, ModelCheckpoint) and checkpoint.best_model_score is not None:
+            metrics[f"best/{experiment.monitor[0]}"] = float(checkpoint.best_model_score)
         if is_overridden("test_dataloader", datamodule):
             # fast_dev_run saves no checkpoint: it tests the weights it ends with, one batch.
-            best = experiment.has_val and not trainer.fast_dev_run
+            best = experiment.has_val and not trainer.fast_dev_run  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
             trainer.test(model, datamodule=datamodule, ckpt_path="best" if best else None, verbose=False)
             metrics.update(_numbers(trainer.callback_metrics))
     elif cfg.task == "test":
@@ -190,10 +194,10 @@ def _refuse(err: UsageError, run_dir: Path, record: dict[str, Any], resuming: bo
         write_json(run_dir / METRICS_FILE, {**record, "status": "failed", "error": _error(err)})
     elif not full_traceback() and not discard_new_run(run_dir) and resuming:
         # Not a new directory: the run the resume named, where Hydra wrote this command's files.
-        shutil.rmtree(run_dir / HydraConfig.get().output_subdir, ignore_errors=True)
+        shutil.rmtree(run_dir / str(HydraConfig.get().output_subdir), ignore_errors=True)
     if full_traceback():
         raise err
-    return _report(err, "failed")
+    _report(err, "failed")
 
 
 def _report(err: BaseException, status: str) -> None:

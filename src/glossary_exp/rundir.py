@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -188,8 +189,10 @@ def hydra_subdir(resume: str | None) -> str:
 
 def register_resolvers() -> None:
     """Make the resolvers the configs name directories with available (``${run_dir:...}``, ``${sweep_dir:...}``...)."""
-    for name, fn in {"run_dir": run_dir, "sweep_dir": sweep_dir, "run_name": run_name, "hydra_subdir": hydra_subdir,
-                     "stamp": lambda: STAMP, "safe_name": safe_name}.items():
+    resolvers: dict[str, Callable[..., Any]] = {
+        "run_dir": run_dir, "sweep_dir": sweep_dir, "run_name": run_name, "hydra_subdir": hydra_subdir,
+        "stamp": lambda: STAMP, "safe_name": safe_name}
+    for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):
             # Cached: Hydra copies a sweep's resolved values into each job's config (copy_cache), so
             # a launcher's worker process, with a stamp of its own, still names the sweep's directories.

@@ -81,7 +81,7 @@ def register_schema() -> None:
     ConfigStore.instance().store(name=SCHEMA_NAME, node=Settings, provider="glossary_exp")
 
 
-def _fields(node: type) -> dict[str, Any]:
+def _fields(node: Any) -> dict[str, Any]:
     return {f.name: f.type for f in dataclasses.fields(node)}
 
 

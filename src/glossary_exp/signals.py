@@ -104,4 +104,4 @@ def describe() -> str:
     """How the command was stopped, for its record."""
     # In a SLURM job, USR2 stops the run at once and submitit's requeue then sends SIGTERM: USR2 is the cause.
     signum = signal.SIGUSR2 if signal.SIGUSR2 in _received else _received[-1] if _received else signal.SIGINT
-    return f"interrupted by {REASONS.get(signum, signal.Signals(signum).name)}"
+    return f"interrupted by {REASONS.get(signal.Signals(signum), signal.Signals(signum).name)}"

@@ -21,16 +21,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from lightning.pytorch.plugins.precision import Precision
 from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.utilities.model_helpers import is_overridden
 
 from glossary_exp.errors import ConfigError
+
+if TYPE_CHECKING:
+    from glossary_exp.module import GlossaryModule
 
 log = logging.getLogger("glossary_exp")
 
@@ -62,10 +66,11 @@ def plan_steps(cfg: Any, trainer: pl.Trainer, model: pl.LightningModule) -> Step
     if not isinstance(cfg.data.get("batch_size"), int):
         raise ConfigError(f"steps_per_execution={steps} needs data.batch_size (the samples of one step); "
                           f"data={cfg.data.name} has none, so set steps_per_execution=1")
-    plan = StepPlan(steps, cfg.data.batch_size, trainer.log_every_n_steps, trainer.gradient_clip_val,
+    every = trainer.log_every_n_steps  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
+    plan = StepPlan(steps, cfg.data.batch_size, every, trainer.gradient_clip_val,
                     trainer.gradient_clip_algorithm)
     # Lightning writes what the model logged after every batch (0 still turns logging off) ...
-    trainer.log_every_n_steps = min(plan.log_every_n_steps, 1)
+    trainer.log_every_n_steps = min(plan.log_every_n_steps, 1)  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
     trainer.gradient_clip_val = None  # ... and refuses to clip in manual optimization: take_steps clips
     return plan
 
@@ -81,7 +86,7 @@ def _one_step_reason(trainer: pl.Trainer, model: pl.LightningModule) -> str | No
     return None
 
 
-def take_steps(module: pl.LightningModule, plan: StepPlan, one_step: Callable[[Any, int], torch.Tensor],
+def take_steps(module: GlossaryModule, plan: StepPlan, one_step: Callable[[Any, int], torch.Tensor],
                batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
     """Split ``batch`` into steps of ``plan.batch_size``; for each, ``one_step`` gives the loss and the optimizer steps.
 
@@ -94,6 +99,7 @@ def take_steps(module: pl.LightningModule, plan: StepPlan, one_step: Callable[[A
     if trainer.max_steps >= 0:
         parts = parts[: trainer.max_steps - start]
     optimizer = module.optimizers()
+    assert isinstance(optimizer, LightningOptimizer)  # GlossaryModule builds one optimizer
     direct = only_default_hooks(trainer, module)
     schedulers = {interval: [c.scheduler for c in trainer.lr_scheduler_configs if c.interval == interval]
                   for interval in ("step", "epoch")}
@@ -124,7 +130,7 @@ def take_steps(module: pl.LightningModule, plan: StepPlan, one_step: Callable[[A
     return loss.detach()
 
 
-def write_points(module: pl.LightningModule) -> None:
+def write_points(module: GlossaryModule) -> None:
     """The batch's chosen losses to the loggers, each at its step (the x one step per batch gives it)."""
     points, module.plan_points = module.plan_points, []
     for tag, step, value in points:
@@ -149,11 +155,12 @@ def only_default_hooks(trainer: pl.Trainer, module: pl.LightningModule) -> bool:
     """
     if type(trainer.precision_plugin) is not Precision or type(trainer.strategy) is not SingleDeviceStrategy:
         return False
-    if not isinstance(trainer.profiler, PassThroughProfiler):
+    if not isinstance(trainer.profiler, PassThroughProfiler):  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
         return False  # a profile should show the hooks
     if is_overridden("backward", module):
         return False
-    return not any(is_overridden(hook, owner) for owner in (module, *trainer.callbacks) for hook in STEP_HOOKS)
+    callbacks = trainer.callbacks  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
+    return not any(is_overridden(hook, owner) for owner in (module, *callbacks) for hook in STEP_HOOKS)
 
 
 def split(batch: Sequence[torch.Tensor], size: int) -> list[tuple[torch.Tensor, ...]]:

@@ -72,11 +72,14 @@ class StopBetweenBatches(cb.Callback):
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         signals.stop_deferring(drop=True)
 
-    def _boundary(self, *args: Any) -> None:
+    def _boundary(self, *args: Any, **kwargs: Any) -> None:
         signals.act_on_pending()
 
-    on_train_batch_start = on_train_batch_end = on_validation_batch_start = on_validation_batch_end = _boundary
-    on_test_batch_start = on_test_batch_end = on_predict_batch_start = on_predict_batch_end = _boundary
+    # Every batch hook is the same boundary (their signatures differ only in what this ignores).
+    on_train_batch_start = on_train_batch_end = _boundary
+    on_validation_batch_start = on_validation_batch_end = _boundary
+    on_test_batch_start = on_test_batch_end = _boundary
+    on_predict_batch_start = on_predict_batch_end = _boundary
 
 
 class LearningRate(cb.Callback):
@@ -96,7 +99,7 @@ class LearningRate(cb.Callback):
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
                              batch_idx: int) -> None:
-        every = trainer.log_every_n_steps
+        every = trainer.log_every_n_steps  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
         if self.interval == "step" and every > 0 and (trainer.global_step + 1) % every == 0:
             self._log(trainer)
 
@@ -119,7 +122,7 @@ def build_logger(cfg: DictConfig, run_dir: Path, purge_step: int | None = None) 
     if cfg.logger.name == "csv":
         return CSVLogger(save_dir=run_dir, name="", version="")
     # No placeholder hp_metric: the HParams dashboard shows the model's real metrics.
-    extra = {"purge_step": purge_step} if purge_step is not None else {}
+    extra: dict[str, Any] = {"purge_step": purge_step} if purge_step is not None else {}
     return TensorBoardLogger(save_dir=run_dir, name="", version="", default_hp_metric=False, **extra)
 
 
@@ -128,7 +131,7 @@ def checkpoint_monitor(cfg: DictConfig, model: type[pl.LightningModule], has_val
     if cfg.callbacks.checkpoint.monitor:
         return cfg.callbacks.checkpoint.monitor, cfg.callbacks.checkpoint.mode
     if has_val:
-        return model.monitor
+        return model.monitor  # type: ignore[attr-defined]  # GlossaryModule's, checked by check_config
     return "train/loss", "min"
 
 
@@ -181,7 +184,7 @@ def _trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logge
                               "again, which in a multirun (-m) runs the whole sweep again; use "
                               "accelerator.strategy=ddp_spawn (as accelerator=ddp does)")
     if isinstance(trainer.strategy.launcher, _MultiProcessingLauncher):
-        trainer.callbacks.append(ReleaseProcessGroup())
+        trainer.callbacks.append(ReleaseProcessGroup())  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
     return trainer
 
 

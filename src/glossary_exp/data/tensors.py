@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightning.pytorch as pl
 import torch
 
@@ -30,7 +32,7 @@ class TensorDataModule(pl.LightningDataModule):
         trainer = self.trainer
         return trainer is not None and trainer.strategy.root_device.type == "cuda"
 
-    def loader_options(self) -> dict[str, bool | int]:
+    def loader_options(self) -> dict[str, Any]:
         """Pinned memory on CUDA; under DDP, this process's share of every split."""
         trainer = self.trainer
         if trainer is None:

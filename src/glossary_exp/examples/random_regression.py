@@ -57,7 +57,8 @@ class RandomRegression(GlossaryModule):
 
     def setup(self, stage: str) -> None:
         """A config message, not a shape error in the first step, when data and model disagree."""
-        features = getattr(self.trainer.datamodule, "features", self.in_features)
+        datamodule = self.trainer.datamodule  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
+        features = getattr(datamodule, "features", self.in_features)
         if features != self.in_features:
             raise ConfigError(f"model.in_features={self.in_features} but data.features={features}; set both alike")
 

@@ -11,6 +11,7 @@ import math
 from typing import Literal
 
 import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import nn
 
 from glossary_exp.data.tensors import Split, TensorDataModule
@@ -64,6 +65,7 @@ class SineCubic(GlossaryModule):
     def _manual_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The document's hand-written backward pass, applied by the configured optimizer."""
         optimizer = self.optimizers()
+        assert isinstance(optimizer, LightningOptimizer)  # one optimizer
         with torch.no_grad():
             y_pred = self(x)
             loss = (y_pred - y).pow(2).sum()
@@ -80,8 +82,9 @@ class SineCubic(GlossaryModule):
     def on_train_end(self) -> None:
         a, b, c, d = self.results().values()
         log.info("Result: y = %s + %s x + %s x^2 + %s x^3", a, b, c, d)
-        if self.plot and hasattr(self.logger, "experiment") and hasattr(self.logger.experiment, "add_figure"):
-            self.logger.experiment.add_figure("fit/sin_vs_cubic", self._figure(), self.global_step)
+        experiment = getattr(self.logger, "experiment", None)  # TensorBoard's writer; CSV has none to draw on
+        if self.plot and experiment is not None and hasattr(experiment, "add_figure"):
+            experiment.add_figure("fit/sin_vs_cubic", self._figure(), self.global_step)
 
     def _figure(self):  # matplotlib only here: it costs start-up time every other run would pay
         import matplotlib

@@ -77,7 +77,7 @@ def _git(args: list[str], cwd: Path, deadline: float, limit: int | None = None) 
         with subprocess.Popen(["git", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE) as proc:
             try:
-                out, err = _read(proc, limit, left)
+                out, errors = _read(proc, limit, left)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 raise GitUnavailable(f"git {args[0]} took over {left:.1f} s; left out") from None
@@ -86,7 +86,7 @@ def _git(args: list[str], cwd: Path, deadline: float, limit: int | None = None) 
     except OSError as err:
         raise GitUnavailable(f"git could not run: {err}") from None
     if proc.returncode not in (0, None) and limit is None:
-        message = err.decode(errors="replace").strip().splitlines()
+        message = errors.decode(errors="replace").strip().splitlines()
         raise GitUnavailable(message[0] if message else f"git {args[0]} failed ({proc.returncode})")
     return out.decode(errors="replace")
 

@@ -30,7 +30,7 @@ def draw(sweep_dir: Path, rows: list[dict[str, Any]], objective: str | None) -> 
     params = [k for k in varying_keys(rows) if k != SEED]
     done = [r for r in rows if r["status"] == "completed" and isinstance(r.get(objective), float)
             and math.isfinite(r[objective])] if objective else []
-    if not params or not done:
+    if not params or not done or objective is None:
         return None
     from matplotlib.figure import Figure
 
@@ -45,11 +45,11 @@ def draw(sweep_dir: Path, rows: list[dict[str, Any]], objective: str | None) -> 
             ys = [r[objective] for r in group]
             stats = describe(ys)
             axes.plot([x] * len(ys), ys, "o", color="0.6", markersize=3)  # each seed
-            low, high = stats["ci_low"], stats["ci_high"]
-            error = [[stats["mean"] - low], [high - stats["mean"]]] if low is not None else None
+            mean, low, high = stats["mean"], stats["ci_low"], stats["ci_high"]
+            error = [[mean - low], [high - mean]] if mean is not None and low is not None and high is not None else None
             axes.errorbar([x], [stats["mean"]], yerr=error, fmt="s", color="C0", capsize=4)
         if numeric:
-            xs = [_number(v) for v in values]
+            xs = [x for x in map(_number, values) if x is not None]  # all of them: numeric
             if min(xs) > 0 and max(xs) / min(xs) >= 100:
                 axes.set_xscale("log")
         else:

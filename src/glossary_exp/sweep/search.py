@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import optuna
 from hydra._internal.core_plugins.basic_launcher import BasicLauncher
@@ -44,7 +44,9 @@ class Search:
         self.study_name, self.storage, self.sampler, self.pruner = study_name, storage, sampler, pruner
         self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
         self.params = {str(k): str(v) for k, v in (params or {}).items()}
-        self.enqueue = [OmegaConf.to_container(p) if isinstance(p, DictConfig) else dict(p) for p in enqueue or []]
+        self.enqueue: list[dict[str, Any]] = [
+            cast(dict[str, Any], OmegaConf.to_container(p)) if isinstance(p, DictConfig) else dict(p)
+            for p in enqueue or []]
         if storage:
             check_storage(storage_url(storage, "."))  # before the sweep starts: one line for a storage that cannot work
         self.lock = threading.Lock()  # the sampler and this process's view of the study: one worker at a time
@@ -65,7 +67,8 @@ class Search:
             raise ValueError("the search space is empty: set hydra.sweeper.params or pass e.g. "
                              "'optimizer.lr=tag(log, interval(1e-4, 1e-1))'")
         url = storage_url(self.storage, sweep_dir)
-        study = optuna.create_study(storage=open_storage(url), study_name=self.study_name, direction=self.direction,
+        direction = cast(Literal["minimize", "maximize"], self.direction)  # checked by the sweeper's settings
+        study = optuna.create_study(storage=open_storage(url), study_name=self.study_name, direction=direction,
                                     sampler=self.sampler, pruner=self.pruner, load_if_exists=True)
         # Jobs reach the study through this URL (the job's own sweep dir may be elsewhere, e.g. on Ray).
         fixed.append(f"hydra.sweeper.storage='{url}'")

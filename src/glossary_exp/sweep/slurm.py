@@ -122,7 +122,7 @@ def check_request(settings: Mapping[str, Any], partitions: dict[str, Partition] 
     too_much = [
         (cpus > part.cpus, f"hydra.launcher.cpus_per_task={settings.get('cpus_per_task')}"
                            + (f" x tasks_per_node={tasks}" if tasks > 1 else ""), f"ask for at most {part.cpus} CPUs"),
-        (mem_gb is not None and float(mem_gb) * 1024 > part.memory_mb, f"hydra.launcher.mem_gb={float(mem_gb):g}",
+        (mem_gb is not None and float(mem_gb) * 1024 > part.memory_mb, f"hydra.launcher.mem_gb={mem_gb}",
          f"ask for at most {part.memory_mb // 1024} GB"),
         (gpus > part.gpus, f"hydra.launcher.gpus_per_node={gpus}",
          f"ask for at most {part.gpus}" if part.gpus else "ask for none"),

@@ -4,7 +4,7 @@ distributions."""
 from __future__ import annotations
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override, Transformer
+from hydra.core.override_parser.types import IntervalSweep, Override, RangeSweep, Transformer
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
 
@@ -16,17 +16,22 @@ def distribution(override: Override) -> BaseDistribution | None:
     if not override.is_sweep_override():
         return None
     sweep = override.value()
-    if override.is_interval_sweep():  # Hydra parses interval bounds as floats; tag(int, ...) asks for ints
+    if isinstance(sweep, IntervalSweep):  # Hydra parses interval bounds as floats; tag(int, ...) asks for ints
+        assert sweep.start is not None and sweep.end is not None  # the grammar requires both bounds
         log_scale = "log" in sweep.tags
         if "int" in sweep.tags:
             return IntDistribution(int(sweep.start), int(sweep.end), log=log_scale)
         return FloatDistribution(sweep.start, sweep.end, log=log_scale)
     choices = list(override.sweep_iterator(transformer=Transformer.encode))
-    if override.is_range_sweep() and not sweep.shuffle:
+    if isinstance(sweep, RangeSweep) and not sweep.shuffle:
+        assert sweep.start is not None and sweep.step is not None
         # range(a, b, s) stops before b; Optuna's high is inclusive, so it ends at the last element.
-        kind = IntDistribution if all(isinstance(c, int) for c in (sweep.start, sweep.step)) else FloatDistribution
-        return kind(sweep.start, choices[-1], step=sweep.step)
-    return CategoricalDistribution(choices)
+        last = choices[-1]
+        assert isinstance(last, (int, float))  # a range's elements are numbers
+        if isinstance(sweep.start, int) and isinstance(sweep.step, int):
+            return IntDistribution(sweep.start, int(last), step=sweep.step)
+        return FloatDistribution(sweep.start, last, step=sweep.step)
+    return CategoricalDistribution(choices)  # type: ignore[arg-type]  # Hydra's choices are plain values here
 
 
 def search_space(arguments: list[str]) -> tuple[dict[str, BaseDistribution], list[str]]:

@@ -111,7 +111,8 @@ class Heartbeat:
     """One thread that rewrites the heartbeat of every trial this process is running."""
 
     def __init__(self, interval: float) -> None:
-        self.interval, self.trials = interval, {}  # type: dict[int, optuna.Trial]
+        self.interval = interval
+        self.trials: dict[int, optuna.Trial] = {}
         self.lock, self.stop = threading.Lock(), threading.Event()
         threading.Thread(target=self._beat, name="trial-heartbeat", daemon=True).start()
 

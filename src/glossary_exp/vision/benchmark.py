@@ -143,7 +143,9 @@ def compare(plain: ModuleType, overrides: list[str], args: argparse.Namespace,
         print(f"{name:28s} median {statistics.median(values):9.3f}  (rounds: {', '.join(f'{v:.3f}' for v in values)})")
     # On a shared machine a round can be slowed by other work; the best round of each side is the
     # least disturbed one, as timeit reports its minimum.
-    plain_s, steps, framework = min(times["plain epoch s"]), times["plain steps"][0], max(times["framework steps/s"])
-    print(f"best rounds: plain epoch {plain_s:.2f} s, framework {framework:.1f} steps/s = {steps / framework:.2f} s "
-          f"per {steps:.0f} steps: speed-up {plain_s * framework / steps:.2f}x")
+    plain_s, framework = min(times["plain epoch s"]), max(times["framework steps/s"])
+    plain_steps = times["plain steps"][0]
+    print(f"best rounds: plain epoch {plain_s:.2f} s, framework {framework:.1f} steps/s = "
+          f"{plain_steps / framework:.2f} s per {plain_steps:.0f} steps: "
+          f"speed-up {plain_s * framework / plain_steps:.2f}x")
     return times

@@ -44,7 +44,7 @@ class ImageClassifier(GlossaryModule):
 
     def setup(self, stage: str) -> None:
         """Fail with a config message, not a shape error deep in the first step, when data and model disagree."""
-        data = self.trainer.datamodule
+        data = self.trainer.datamodule  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
         classes = getattr(data, "classes", None)
         if classes and len(classes) != self.num_classes:
             raise ConfigError(f"model.num_classes={self.num_classes} but the data has {len(classes)} classes; "
@@ -104,10 +104,10 @@ class ImageClassifier(GlossaryModule):
         self._log_accuracy("test", self.test_acc)
         experiment = getattr(self.logger, "experiment", None)
         shown = self.shown.take()
-        if hasattr(experiment, "add_figure") and len(shown[0]):
+        if experiment is not None and hasattr(experiment, "add_figure") and len(shown[0]):
             from glossary_exp.vision.figures import confusion_figure, prediction_grid
 
-            datamodule = self.trainer.datamodule
+            datamodule = self.trainer.datamodule  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
             classes = getattr(datamodule, "classes", None) or [str(k) for k in range(self.num_classes)]
             images = _displayable(shown[0], getattr(datamodule, "transform", None))
             experiment.add_figure("test/predictions", prediction_grid(images, *shown[1:], classes),

@@ -116,7 +116,7 @@ def read_image(file: str, size: tuple[int, int] | None) -> np.ndarray:
         with Image.open(file) as image:
             image = image.convert("RGB")
             if size is not None and image.size != (size[1], size[0]):
-                image = image.resize((size[1], size[0]), Image.BILINEAR)  # PIL sizes are (W, H)
+                image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)  # PIL sizes are (W, H)
             return np.asarray(image)
     except (OSError, SyntaxError, ValueError) as err:  # PIL raises these for truncated or non-image files
         raise DataError(f"{file} is not a readable image ({err}); remove or replace it") from None

@@ -28,7 +28,13 @@ class BatchTransform:
                  normalize: Mapping[str, Sequence[float]] | str | None = None) -> None:
         self.size = _size(resize)
         self.hflip, self.rotate = float(hflip), float(rotate)
-        stats = IMAGENET if normalize == "imagenet" else normalize or {"mean": [0.0], "std": [1.0]}
+        if isinstance(normalize, str):
+            if normalize != "imagenet":
+                raise ConfigError(f"data.transforms.normalize must be imagenet or {{mean: [...], std: [...]}}, "
+                                  f"got {normalize!r}")
+            stats: Mapping[str, Sequence[float]] = IMAGENET
+        else:
+            stats = normalize or {"mean": [0.0], "std": [1.0]}
         mean, std = torch.tensor(stats["mean"], dtype=torch.float32), torch.tensor(stats["std"], dtype=torch.float32)
         # One fused multiply-add: (x / 255 - mean) / std = x * scale + shift.
         self.scale, self.shift = (1 / (255 * std)).view(-1, 1, 1), (-mean / std).view(-1, 1, 1)
@@ -102,4 +108,4 @@ def _size(resize: int | Sequence[int] | None) -> tuple[int, int] | None:
         size = ()
     if len(size) != 2 or min(size) < 1:
         raise ConfigError(f"data.transforms.resize must be a size >= 1 or [height, width], got {resize!r}")
-    return size  # type: ignore[return-value]
+    return size
