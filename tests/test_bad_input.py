@@ -294,4 +294,4 @@ def test_the_bad_input_list_is_long_and_the_readme_gives_its_count() -> None:
     from conftest import REPO
 
     assert len(BAD_INPUTS) >= 100
-    assert f"runs {len(BAD_INPUTS)} bad inputs through the CLI" in (REPO / "README.md").read_text()
+    assert f"runs {len(BAD_INPUTS)} bad inputs through the CLI" in (REPO / "docs" / "reliability.md").read_text()
