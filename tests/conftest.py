@@ -61,23 +61,28 @@ def run_in_process(*args: str, output_dir: Path, env: dict[str, str] | None = No
 
     For the many quick refusals of bad input; environment and working directory are restored after.
     """
+    return invoke([*args, f"paths.output_dir={output_dir}", *QUIET], cwd=output_dir.parent, env=env)
+
+
+def invoke(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> InProcess:
+    """``glossary-exp *args`` exactly as given, in this process, run from ``cwd``."""
     from glossary_exp.cli import main
 
     saved_env, saved_argv, saved_cwd = dict(os.environ), list(sys.argv), os.getcwd()
     os.environ.pop("HYDRA_FULL_ERROR", None)
     os.environ.pop("GLOSSARY_EXP_FULL_ERROR", None)
     os.environ.update(env or {})
-    sys.argv = ["glossary-exp", *args, f"paths.output_dir={output_dir}", *QUIET]
+    sys.argv = ["glossary-exp", *args]
     out, err = io.StringIO(), io.StringIO()
     code, escaped = 0, None
-    os.chdir(output_dir.parent)
+    os.chdir(cwd)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 main()
             except SystemExit as exit_:
                 code = exit_.code if isinstance(exit_.code, int) else 1
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - reported to the test
                 code, escaped = 1, exc
     finally:
         os.chdir(saved_cwd)

@@ -115,7 +115,7 @@ def test_search_presets_compose_and_parse(preset: str) -> None:
     with initialize_config_module(config_module="glossary_exp.conf", version_base="1.3"):
         try:
             cfg = compose("config", overrides=[f"hparams_search={preset}"], return_hydra_config=True)
-        except Exception as err:
+        except Exception as err:  # reported below with the reason
             if f"experiment/{preset}" in str(err):
                 pytest.skip(f"experiment {preset} is not defined yet: {err}")
             raise

@@ -33,7 +33,7 @@ def type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         # A class's hints are its __init__'s (getattr: mypy reads fn.__init__ as an instance's).
         return typing.get_type_hints(getattr(fn, "__init__") if isinstance(fn, type) else fn)  # noqa: B009
-    except Exception:  # unresolvable forward references: the raw annotations
+    except Exception:  # noqa: BLE001 - unresolvable forward references, whatever they raise: the raw annotations
         return {n: p.annotation for n, p in parameters(fn).items()}
 
 

@@ -58,7 +58,7 @@ def safe_load(path: str | Path, label: str, trust: bool = False) -> Any:
             raise CheckpointError(f"{label} asks to load {names[0]}, which no checkpoint needs: refused, nothing "
                                   f"from it ran ({TRUST_HINT})") from None
         raise CheckpointError(f"{label}: not a readable checkpoint ({_reason(err)}; {TRUST_HINT})") from None
-    except Exception as err:  # truncated, not a torch file, unreadable
+    except Exception as err:  # noqa: BLE001 - truncated, not a torch file, unreadable: each a one-line refusal
         reason = f"{type(err).__name__}: {_first_line(err)}"
         raise CheckpointError(f"{label}: not a readable checkpoint ({reason})") from None
     return checkpoint
@@ -91,7 +91,7 @@ def saved_by(path: str | Path) -> str:
     config = Path(path).parent.parent / "config.yaml"
     try:
         name = OmegaConf.load(config).model.name
-    except Exception:
+    except Exception:  # noqa: BLE001 - only a hint
         return ""
     return f" (saved by a run of model={name})"
 
@@ -121,7 +121,7 @@ def checkpoint_globals(path: str | Path) -> set[str]:
                 names.add(f"{strings[-2]}.{strings[-1]}")
             elif isinstance(arg, str):
                 strings.append(arg)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a damaged pickle: report what was read before the damage
         pass
     return names
 

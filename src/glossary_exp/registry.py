@@ -71,7 +71,7 @@ def load_plugins() -> None:
         before = {kind: dict(names) for kind, names in _registry.items()}
         try:
             ep.load()
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - a plugin's failure is its own, recorded and reported
             for kind, names in before.items():  # what it registered before failing is withdrawn
                 _registry[kind].clear()
                 _registry[kind].update(names)

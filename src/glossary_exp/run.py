@@ -95,7 +95,7 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
         print_config_tree(cfg)
     try:
         metrics = execute(experiment, run_dir)
-    except BaseException as err:
+    except BaseException as err:  # every ending is recorded, then handled below
         interrupted = isinstance(err, (KeyboardInterrupt, SystemExit))
         status = "pruned" if type(err).__name__ == "TrialPruned" else "interrupted" if interrupted else "failed"
         record.update(status=status, error=signals.describe() if interrupted else _error(err),

@@ -213,7 +213,7 @@ def read_config(run: Path, label: str) -> DictConfig:
 
     try:
         saved = OmegaConf.load(Path(run) / CONFIG_FILE)
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - yaml's and OmegaConf's errors alike
         raise ConfigError(f"{label}: {Path(run) / CONFIG_FILE} cannot be read ({type(err).__name__})") from None
     if not isinstance(saved, DictConfig) or "${" in OmegaConf.to_yaml(saved):
         raise ConfigError(f"{label}: {Path(run) / CONFIG_FILE} is not a config glossary_exp saved "

@@ -26,7 +26,7 @@ def flat_config(run: Path) -> dict[str, Any]:
     """The run's composed config as ``{"optimizer.lr": 0.01, ...}`` ({} if it has none)."""
     try:
         container = OmegaConf.to_container(OmegaConf.load(run / CONFIG_FILE), resolve=False)
-    except (OSError, ValueError, Exception):
+    except (OSError, ValueError, Exception):  # noqa: BLE001 - a damaged config is reported as missing
         return {}
     flat: dict[str, Any] = {}
 

@@ -46,7 +46,7 @@ def same_keys(params: dict[str, Any]) -> dict[str, Any]:
             try:
                 composed = loader.load_configuration(config_name=hydra_cfg.job.config_name,
                                                      overrides=[f"{group}={option}"], run_mode=RunMode.RUN)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - a cosmetic padding must never fail the job
                 log.warning("hparams: cannot compose %s=%s to list its keys: %s", group, option, err)
                 continue
             pad(params[group], OmegaConf.to_container(composed[group], resolve=False))  # type: ignore[arg-type]

@@ -132,7 +132,7 @@ class Search:
                         return
                     self._tell(study, trial, result)
                     returns.append([result])
-        except BaseException as err:
+        except BaseException as err:  # handed to the main thread, which stops the sweep
             self.stopping = True
             if threading.current_thread() is threading.main_thread():
                 raise

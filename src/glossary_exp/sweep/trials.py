@@ -133,5 +133,5 @@ class Heartbeat:
             for trial in self.running():
                 try:
                     trial.set_user_attr(HEARTBEAT, time.time())
-                except Exception as err:
+                except Exception as err:  # noqa: BLE001 - finished meanwhile, or the storage blinked: beat again later
                     log.debug("heartbeat of trial %d: %s", trial.number, err)

@@ -98,7 +98,7 @@ def cached(cache_dir: Path | None, name: str, key: str, decode: Callable[[], dic
             data = torch.load(path, weights_only=True)
             log.info("%s: read decoded tensors from cache %s", name, path)
             return data
-        except Exception as err:  # truncated or from another torch: decode again
+        except Exception as err:  # noqa: BLE001 - truncated or from another torch: decode again
             log.warning("%s: cache %s is unreadable (%s); decoding again", name, path, err)
     data = decode()
     if path is not None:

@@ -66,6 +66,6 @@ def download(dataset: str, torchvision_class: str, root: str, allowed: bool, exp
         import torchvision.datasets
 
         getattr(torchvision.datasets, torchvision_class)(root, download=True)
-    except Exception as err:  # no network, host down, bad download
+    except Exception as err:  # noqa: BLE001 - no network, host down, bad download: one line saying which
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise missing(dataset, expected, dirs, f"downloading failed ({reason})") from None
