@@ -1,9 +1,9 @@
 """cifar10_cnn, one epoch two ways in one run: the document's pipeline and the framework; decoding and cache.
 
-    python experiments/cifar10_cnn/benchmark.py [--rounds 2] [--mirror DIR] [--data-dir data]
+    python -m experiments.cifar10_cnn.benchmark [--rounds 2] [--mirror DIR] [--data-dir data]
 
 The CNN + Adam(lr 1e-3), batch 32, with the document's augmentation, timed in turn each round
-(see glossary_exp.vision.benchmark):
+(see experiments/vision_benchmark.py):
 - plain: plain.py's pipeline, per-sample PIL flip + rotation + ToTensor + Normalize on the JPEG
   copy in a DataLoader with 2 workers, one epoch of 50,000 images;
 - framework: `python -m glossary_exp experiment=cifar10_cnn` for 2 epochs as users run it, with
@@ -19,9 +19,8 @@ import subprocess
 import sys
 import tempfile
 
-import plain
-
-from glossary_exp.vision.benchmark import arguments, compare
+from experiments.cifar10_cnn import plain
+from experiments.vision_benchmark import arguments, compare
 
 # One CIFAR10Data.setup() in a fresh process, imports excluded; prints its seconds.
 LOAD = ("import sys, time; from glossary_exp.vision.cifar10 import CIFAR10Data; start = time.perf_counter(); "

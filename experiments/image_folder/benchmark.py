@@ -1,19 +1,18 @@
 """image_folder, one epoch two ways in one run: the document's pipeline and the framework.
 
-    python experiments/image_folder/benchmark.py [--rounds 3] [--mirror DIR] [--data-dir data]
+    python -m experiments.image_folder.benchmark [--rounds 3] [--mirror DIR] [--data-dir data]
 
 plain.py's PIL folder dataset with the Transforms pipeline per sample (DataLoader, 2 workers) against
 `python -m glossary_exp experiment=image_folder`, on the JPEG CIFAR-10 copy, Adam(lr 1e-3), batch 32;
-see glossary_exp.vision.benchmark.
+see experiments/vision_benchmark.py.
 """
 
 from __future__ import annotations
 
 import statistics
 
-import plain
-
-from glossary_exp.vision.benchmark import arguments, compare
+from experiments.image_folder import plain
+from experiments.vision_benchmark import arguments, compare
 
 
 def main() -> None:

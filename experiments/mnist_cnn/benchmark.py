@@ -1,18 +1,17 @@
 """mnist_cnn, one epoch two ways in one run: the document's pipeline and the framework.
 
-    python experiments/mnist_cnn/benchmark.py [--rounds 3] [--mirror DIR] [--data-dir data]
+    python -m experiments.mnist_cnn.benchmark [--rounds 3] [--mirror DIR] [--data-dir data]
 
 plain.py's torchvision pipeline (per-sample ToTensor + Normalize, DataLoader with 2 workers) against
-`python -m glossary_exp experiment=mnist_cnn`, Adam(lr 1e-3), batch 64; see glossary_exp.vision.benchmark.
+`python -m glossary_exp experiment=mnist_cnn`, Adam(lr 1e-3), batch 64; see experiments/vision_benchmark.py.
 """
 
 from __future__ import annotations
 
 import statistics
 
-import plain
-
-from glossary_exp.vision.benchmark import arguments, compare
+from experiments.mnist_cnn import plain
+from experiments.vision_benchmark import arguments, compare
 
 
 def main() -> None:

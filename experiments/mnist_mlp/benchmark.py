@@ -1,8 +1,8 @@
 """mnist_mlp, one epoch three ways in one run: the document's pipeline, a hand loop, the framework.
 
-    python experiments/mnist_mlp/benchmark.py [--rounds 3] [--mirror DIR] [--data-dir data]
+    python -m experiments.mnist_mlp.benchmark [--rounds 3] [--mirror DIR] [--data-dir data]
 
-SimpleNN + Adam(lr 1e-3), batch 64, timed in turn each round (see glossary_exp.vision.benchmark):
+SimpleNN + Adam(lr 1e-3), batch 64, timed in turn each round (see experiments/vision_benchmark.py):
 - plain: plain.py's pipeline, torchvision MNIST with per-sample ToTensor + Normalize in a
   DataLoader with 2 workers, one epoch of 60,000 images;
 - hand loops: a plain PyTorch loop over the uint8 tensors held in memory, normalized per batch,
@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import plain
 import torch
 from torch.nn import functional as F
 
-from glossary_exp.vision.benchmark import arguments, compare
+from experiments.mnist_mlp import plain
+from experiments.vision_benchmark import arguments, compare
 
 BATCH = 64
 

@@ -1,6 +1,6 @@
 """What Lightning's backward pass and optimizer step cost beyond torch's, per SimpleNN step, in one run.
 
-    python experiments/mnist_mlp/hook_cost.py [--batches 200] [--threads 2]
+    python -m experiments.mnist_mlp.hook_cost [--batches 200] [--threads 2]
 
 One Lightning fit (manual optimization, 16 steps of 64 random MNIST-sized images per batch,
 the callbacks and logger the CLI gives `experiment=mnist_mlp`) whose steps alternate between ``manual_backward`` +
@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import lightning.pytorch as pl
-import plain
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_module
 
+from experiments.mnist_mlp import plain
 from glossary_exp.trainer import build_callbacks, build_logger
 
 STEPS, BATCH = 16, 64

@@ -1,6 +1,6 @@
 """Framework overhead measured in one process: the CLI's training and a hand loop take turns.
 
-    python experiments/mnist_mlp/interleave.py [--segment 50] [--epochs 3] [--mirror DIR] [--threads N] [override ...]
+    python -m experiments.mnist_mlp.interleave [--segment 50] [--epochs 3] [--mirror DIR] [--threads N] [override ...]
 
 Timing the CLI and a hand loop one after the other compares seconds of a shared machine whose
 speed drifts by 2x within a minute (see RESULTS.md). Here `python -m glossary_exp
@@ -24,9 +24,9 @@ from unittest import mock
 
 import lightning.pytorch as pl
 import torch
-from benchmark import HandLoop, read_mnist
 
-from glossary_exp.vision.benchmark import data_options, parse
+from experiments.mnist_mlp.benchmark import HandLoop, read_mnist
+from experiments.vision_benchmark import data_options, parse
 
 
 class TakeTurns(pl.Callback):
@@ -90,7 +90,7 @@ def main() -> None:
                     raise
     ratios = [hand / framework for _, framework, hand in turns.pairs]
     steps, framework_s, hand_s = (sum(side) for side in zip(*turns.pairs, strict=True))
-    print(f"python experiments/mnist_mlp/interleave.py --segment {args.segment} --epochs {args.epochs} "
+    print(f"python -m experiments.mnist_mlp.interleave --segment {args.segment} --epochs {args.epochs} "
           f"{'--document-adam ' if args.document_adam else ''}"
           f"{' '.join(args.overrides)}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
