@@ -68,7 +68,7 @@ def test_runs_lists_every_run_newest_first_with_filters_and_script_formats(tmp_p
     skipped = result.stderr.splitlines()
     assert len(skipped) == 2 and all(s.startswith("skipped ") for s in skipped), result.stderr
     assert "2026-12-04_09-00-00_ffffff: metrics.json is not valid JSON" in result.stderr
-    assert "2026-12-04_09-30-00_000000: metrics.json is not a run record" in result.stderr
+    assert "2026-12-04_09-30-00_000000: metrics.json is not a JSON object" in result.stderr
 
     def listed(*args: str) -> list[str]:
         out = glossary("runs", "outputs", "--format", "json", *args, cwd=tmp_path)
@@ -187,3 +187,77 @@ def test_crafted_run_directories_are_read_but_never_trusted(tmp_path: Path) -> N
     assert diff.returncode == 0 and "TOPSECRET" not in diff.stdout
     listed = glossary("runs", cwd=tmp_path)
     assert "\x1b" not in listed.stdout and "evil?[2J" in listed.stdout
+
+
+def test_runs_survives_links_loops_fifos_and_files_made_to_hang_or_crash_it(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    made_tree(outputs)
+    (outputs / "loop").mkdir()
+    (outputs / "loop" / "self").symlink_to("..")  # a loop: each real directory is walked once
+    (outputs / "sine_cubic" / "again").symlink_to(outputs / "mnist_mlp")
+    fifo = write_run(outputs / "x" / "2026-12-05_00-00-00_aaaaaa", {"status": "completed"}) / "metrics.json"
+    fifo.unlink()
+    os.mkfifo(fifo)  # a reader that opened it would wait forever
+    endless = outputs / "x" / "2026-12-05_00-00-01_bbbbbb"
+    endless.mkdir()
+    (endless / "metrics.json").symlink_to("/dev/zero")  # read whole, it would fill the memory
+    write_run(outputs / "x" / "2026-12-05_00-00-02_cccccc", "[" * 100_000 + "]" * 100_000)  # too deep to parse
+    starting = outputs / "x" / "2026-12-05_00-00-03_dddddd"
+    (starting / ".hydra").mkdir(parents=True)  # killed while starting, before it wrote its record
+    result = glossary("runs", "outputs", "outputs", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    ids = [run["run"] for run in json.loads(result.stdout)]
+    assert len(ids) == len(set(ids)) == 7  # made_tree's 6 and the one that never wrote a record, each once
+    assert {"2026-12-05_00-00-03_dddddd": "interrupted"}.items() <= {r["run"]: r["status"] for r in
+                                                                     json.loads(result.stdout)}.items()
+    for name, why in (("aaaaaa", "is not a regular file"), ("bbbbbb", "is a link"), ("cccccc", "is not valid JSON")):
+        assert f"_{name}: metrics.json {why}" in result.stderr, result.stderr
+
+
+def test_bad_filters_and_sorts_name_what_is_allowed(tmp_path: Path) -> None:
+    made_tree(tmp_path / "outputs")
+    for args, expected in ((["-s", "complete"], "--status complete: not one of completed, failed, interrupted, "
+                                                "running, pruned (did you mean completed?)"),
+                           (["--sort=-valu"], "--sort -valu: no run has 'valu'; sort by a column"),
+                           (["--where", "best/val/acc>=nan"], "is not a finite number"),
+                           (["--limit", "abc"], "runs: argument -n/--limit: invalid int value: 'abc'")):
+        result = glossary("runs", *args, cwd=tmp_path)
+        assert result.returncode == 2 and expected in result.stderr and len(result.stderr.splitlines()) == 1, \
+            result.stderr
+    by_value = glossary("runs", "--sort=-value", "--format", "json", cwd=tmp_path)
+    values = [run["value"] for run in json.loads(by_value.stdout)]
+    assert values[:3] == [0.99, 0.981, 0.5] and values[3:] == [None] * 3
+
+
+def test_diff_of_a_damaged_provenance_says_so_in_one_line(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    good = write_run(outputs / "x" / "2026-12-01_09-00-00_aaaaaa", {"status": "completed", "metrics": {"a": 1.0}})
+    (good / "provenance.json").write_text(json.dumps({"code": {}, "machine": {"packages": ["torch==1"]}}))
+    for i, damage in enumerate(({"code": {"cwd": "str"}}, {"code": {"cwd": {"commit": 5}}}, {"devices": [1]},
+                                {"machine": 5}, {"machine": {"packages": [1, None]}}, "[" * 100_000)):
+        bad = write_run(outputs / "x" / f"2026-12-02_09-00-0{i}_bbbbbb", {"status": "completed"})
+        (bad / "provenance.json").write_text(damage if isinstance(damage, str) else json.dumps(damage))
+        result = glossary("diff", str(good), str(bad), cwd=tmp_path)
+        assert result.returncode == 0 and not result.stderr, result.stderr
+        assert "unknown: no readable provenance.json for B" in result.stdout and "package" not in result.stdout
+
+
+def test_reproduce_takes_sweep_job_ids_and_odd_paths_and_refuses_an_unfinished_run(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    done = run_cli("experiment=quadratic_gd", "trainer.max_epochs=1", "seed=4", output_dir=outputs)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (run,) = run_dirs(outputs)
+    job = outputs / "quadratic_gd" / "multirun_2026-01-01_00-00-00_abcdef" / "0_seed-4"
+    shutil.copytree(run, job)
+    by_id = glossary("reproduce=2026-01-01_00-00-00_abcdef/0", "print_config=false", cwd=tmp_path)
+    assert by_id.returncode == 0 and "Reproduced exactly" in by_id.stdout, by_id.stderr[-2000:]
+    odd = tmp_path / "it's, (odd)" / "2026-01-01_00-00-00_0dd0dd"
+    shutil.copytree(run, odd)
+    by_path = glossary("reproduce", str(odd), "print_config=false", cwd=tmp_path)
+    assert by_path.returncode == 0 and "Reproduced exactly" in by_path.stdout, by_path.stderr[-2000:]
+    (run / "metrics.json").write_text((run / "metrics.json").read_text().replace('"completed"', '"interrupted"'))
+    before = sorted(tmp_path.rglob("*"))
+    refused = glossary("reproduce", run.name[:26], cwd=tmp_path)
+    assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1, refused.stderr
+    assert "did not complete (interrupted)" in refused.stderr and f"resume={run.name[:26]}" in refused.stderr
+    assert sorted(tmp_path.rglob("*")) == before

@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 import glossary_exp.conf  # noqa: F401 - the schema and resolvers, also in launcher workers that unpickle hydra_main
 from glossary_exp import signals
-from glossary_exp.errors import TRACEBACK_ENV, full_traceback
+from glossary_exp.errors import TRACEBACK_ENV, full_traceback, printable
 from glossary_exp.rundir import renew_stamp
 
 
@@ -111,6 +111,6 @@ def _main(args: list[str]) -> int:
             message = None if full_traceback() else explain(err)
             if message is None:
                 raise
-            print(f"error: {message}", file=sys.stderr)
+            print(f"error: {printable(message)}", file=sys.stderr)
             return 2
     return 0

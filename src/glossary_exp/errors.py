@@ -51,6 +51,11 @@ def full_traceback() -> bool:
     return os.environ.get(TRACEBACK_ENV, os.environ.get("HYDRA_FULL_ERROR", "0")) == "1"
 
 
+def printable(text: str) -> str:
+    """``text`` with every control character shown as ``?``: nothing read from a file or typed moves the terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
+
+
 def listing(items: Iterable[str], limit: int = 12) -> str:
     """``a, b, c`` for a message; past ``limit`` items, the first ones and how many more."""
     items = [str(item) for item in items]

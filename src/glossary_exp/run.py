@@ -25,11 +25,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp import resume, signals
 from glossary_exp.atomic import remove_stale, write_atomically, write_text_atomically
-from glossary_exp.errors import ConfigError, UsageError, full_traceback
+from glossary_exp.errors import ConfigError, UsageError, full_traceback, printable
 from glossary_exp.provenance import record as provenance
 from glossary_exp.provenance.record import Collector
 from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
-from glossary_exp.runs.compare import printable
 from glossary_exp.runs.reproduce import notice, reproduction_config, verdict
 from glossary_exp.validate import check_command_line, check_values
 
@@ -205,7 +204,7 @@ def _report(err: BaseException, status: str) -> None:
     if _in_sweep():
         log.error("job %s: %s", status, err)
         return None
-    print(f"error: {err}", file=sys.stderr)
+    print(f"error: {printable(str(err))}", file=sys.stderr)
     sys.exit(2)
 
 

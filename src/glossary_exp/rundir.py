@@ -6,12 +6,15 @@ before torch is imported.
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import glob
 import json
 import os
 import re
 import secrets
 import shutil
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -159,11 +162,17 @@ def unlock_run(run: Path) -> None:
 def find_run(output_dir: str | Path, ref: str) -> Path | None:
     """The run directory ``ref`` names: a path, or the start of a run directory's name (its id).
 
-    ``resume=2026-11-23_12-31-29_dfe05f`` finds the run under ``output_dir`` by its id alone.
+    ``resume=2026-11-23_12-31-29_dfe05f`` finds the run under ``output_dir`` by its id alone, and
+    ``reproduce=2026-11-23_12-31-29_dfe05f/3`` job 3 of that sweep.
     """
     ref = str(ref)
     if (Path(ref) / CONFIG_FILE).is_file():
         return Path(ref)
+    sweep, _, job = ref.partition("/")
+    if job.isdigit():  # a sweep job, as `runs` names it: <sweep stamp>/<job number>
+        pattern = f"*/multirun_{glob.escape(sweep)}*/{job}_*"
+        jobs = [p for p in Path(output_dir).glob(pattern) if (p / CONFIG_FILE).is_file()]
+        return jobs[0] if len(jobs) == 1 else None
     matches = [p.parent for p in Path(output_dir).rglob(CONFIG_FILE) if p.parent.name.startswith(ref)]
     return matches[0] if len(matches) == 1 else None
 
@@ -226,9 +235,37 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     write_text_atomically(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
-def read_metrics(run: Path) -> dict[str, Any] | None:
-    """The ``metrics.json`` a run wrote, or None if it has none (yet)."""
+RECORD_LIMIT = 16 * 1024 * 1024  # bytes: a record or provenance glossary_exp writes is a few kB to a few MB
+
+
+def read_record(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """A JSON object glossary_exp wrote (a record, a provenance), or (None, why it cannot be read).
+
+    Written by atomic rename, such a file is a regular file of bounded size: a link (to a file
+    elsewhere, to /dev/zero), a FIFO, a huge or deeply nested file is reported, never followed,
+    waited on, read whole or allowed to crash the reader. (None, None): there is no such file.
+    """
     try:
-        return json.loads((Path(run) / METRICS_FILE).read_text())
-    except (OSError, ValueError):
-        return None
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None, None
+    except OSError as err:
+        link = err.errno == errno.ELOOP
+        return None, "is a link, not a file glossary_exp wrote" if link else f"cannot be read ({err.strerror})"
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None, "is not a regular file"
+        if info.st_size > RECORD_LIMIT:
+            return None, f"is {info.st_size} bytes, more than any record glossary_exp writes"
+        data = file.read(RECORD_LIMIT + 1)
+    try:
+        record = json.loads(data)
+    except (ValueError, RecursionError):
+        return None, "is not valid JSON (half-written or damaged)"
+    return (record, None) if isinstance(record, dict) else (None, "is not a JSON object")
+
+
+def read_metrics(run: Path) -> dict[str, Any] | None:
+    """The ``metrics.json`` a run wrote, or None if it has none (yet) or it cannot be read."""
+    return read_record(Path(run) / METRICS_FILE)[0]

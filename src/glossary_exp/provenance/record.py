@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -35,6 +36,8 @@ PROVENANCE_FILE = "provenance.json"
 PATCH_DIR = "provenance"
 GIT_SECONDS = 5.0  # all git calls of one run together
 WORKING_DIRECTORY = "cwd"  # the code entry of the working directory's checkout
+# =0: no patch is recorded (an uncommitted change holds the changed files' lines as they are, secrets too).
+PATCH_SWITCH = "GLOSSARY_EXP_PROVENANCE_PATCH"
 
 
 def collect(exclude: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -43,13 +46,14 @@ def collect(exclude: tuple[Path, ...] = ()) -> dict[str, Any]:
     record: dict[str, Any] = {"written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "invocation": invocation()}
     deadline = started + GIT_SECONDS
     dists = installed()
-    code = {WORKING_DIRECTORY: checkout_state(Path.cwd(), deadline, exclude)}
+    patch = os.environ.get(PATCH_SWITCH, "1") != "0"
+    code = {WORKING_DIRECTORY: checkout_state(Path.cwd(), deadline, exclude, patch)}
     for name in ["glossary-exp", *plugin_distributions(dists)]:
         checkout = editable_checkout(dists[name]) if name in dists else None
         if checkout is None:
             continue
         same = next((label for label, state in code.items() if state.get("path") == str(checkout)), None)
-        code[name] = {"same_as": same} if same else checkout_state(checkout, deadline, exclude)
+        code[name] = {"same_as": same} if same else checkout_state(checkout, deadline, exclude, patch)
     record["code"] = code
     record["machine"] = machine(dists)
     record["collect_s"] = round(time.monotonic() - started, 3)

@@ -13,10 +13,9 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from glossary_exp.errors import UsageError
-from glossary_exp.runs.compare import printable
+from glossary_exp.errors import ConfigError, UsageError, nearest, printable
 from glossary_exp.runs.index import Run, find_runs
 from glossary_exp.runs.query import condition, moment, select, sort_runs
 from glossary_exp.sweep.table import render, short
@@ -26,11 +25,25 @@ DEFAULT_ROOT = Path(os.environ.get("GLOSSARY_EXP_OUTPUT_DIR") or "outputs")
 COLUMNS = ("run", "experiment", "task", "status", "metric", "value", "started", "duration", "commit")
 
 
+STATUSES = ("completed", "failed", "interrupted", "running", "pruned")
+TASKS = ("fit", "test", "predict")
+CELL_WIDTH = 60  # a table cell's most characters (a long name would widen every line)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line on stderr, exit 2, as every other refusal of the CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog.removeprefix('python -m glossary_exp ')}: {printable(message)} "
+                     f"(see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m glossary_exp runs",
+    p = OneLineParser(prog="python -m glossary_exp runs",
                                 description="List every run and sweep job under DIR (default outputs/), newest first.")
     p.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="run, sweep or output directories")
-    p.add_argument("-e", "--experiment", action="append", default=[], help="experiment name (shell pattern: mnist_*)")
+    p.add_argument("-e", "--experiment", action="append", default=[],
+                   help="the run's name: its experiment's, or name= (shell pattern: mnist_*)")
     p.add_argument("-s", "--status", action="append", default=[],
                    help="completed, failed, interrupted, running or pruned (repeat or join with commas)")
     p.add_argument("--task", action="append", default=[], help="fit, test or predict")
@@ -39,7 +52,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-w", "--where", action="append", default=[], metavar="COND",
                    help="a metric condition, e.g. val/acc>=0.98 (repeat for several)")
     p.add_argument("--sort", default="-started",
-                   help="a column or metric, '-' first for descending (default -started; e.g. --sort=-val/acc)")
+                   help="a column (run, experiment, task, status, metric, value, started, duration, commit, seed) "
+                        "or a metric, '-' first for descending (default -started; e.g. --sort=-val/acc)")
     p.add_argument("-n", "--limit", type=int, default=50, help="show at most N runs (0: all; default 50)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     return p
@@ -50,7 +64,8 @@ def main(argv: list[str]) -> int:
     roots = args.dirs or [DEFAULT_ROOT]
     missing = [str(d) for d in roots if not d.is_dir()]
     if missing:
-        print(f"error: {', '.join(missing)}: no such directory (give the runs' output directory, "
+        what = "is a file, not a directory" if Path(missing[0]).exists() else "no such directory"
+        print(f"error: {printable(', '.join(missing))}: {what} (give the runs' output directory, "
               f"paths.output_dir, default {DEFAULT_ROOT}/)", file=sys.stderr)
         return 2
     if args.limit < 0:
@@ -59,18 +74,26 @@ def main(argv: list[str]) -> int:
     statuses = [s.strip() for given in args.status for s in given.split(",") if s.strip()]
     tasks = [t.strip() for given in args.task for t in given.split(",") if t.strip()]
     try:
+        for flag, given, allowed in (("--status", statuses, STATUSES), ("--task", tasks, TASKS)):
+            for value in given:
+                check_choice(flag, value, allowed)
         since = moment(args.since, "--since") if args.since else None
         until = moment(args.until, "--until") if args.until else None
         conditions = [condition(c) for c in args.where]
     except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(str(err))}", file=sys.stderr)
         return 2
     found = find_runs(roots)
+    selected = select(found.runs, args.experiment, statuses, tasks, since, until, conditions)
+    try:
+        runs = sort_runs(selected, args.sort, COLUMNS)
+    except UsageError as err:
+        print(f"error: {printable(str(err))}", file=sys.stderr)
+        return 2
     for note in found.skipped[:10]:
-        print(f"skipped {note}", file=sys.stderr)
+        print(f"skipped {printable(note)}", file=sys.stderr)
     if len(found.skipped) > 10:
         print(f"skipped {len(found.skipped) - 10} more directories whose record could not be read", file=sys.stderr)
-    runs = sort_runs(select(found.runs, args.experiment, statuses, tasks, since, until, conditions), args.sort)
     shown = runs[: args.limit] if args.limit else runs
     if args.format == "json":
         print(json.dumps([as_dict(run) for run in shown], indent=1, default=str))
@@ -79,6 +102,11 @@ def main(argv: list[str]) -> int:
     else:
         print_table(shown, len(runs), len(found.runs))
     return 0
+
+
+def check_choice(flag: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{flag} {value}: not one of {', '.join(allowed)}{nearest(value, allowed)}")
 
 
 def cells(run: Run) -> dict[str, str]:
@@ -107,7 +135,8 @@ def as_dict(run: Run) -> dict[str, Any]:
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(run.started)) if run.started else None,
             "duration_s": run.record.get("duration_s"), "commit": run.record.get("commit"),
             "dirty": run.record.get("dirty"), "seed": run.record.get("seed"), "overrides": run.record.get("overrides"),
-            "error": run.record.get("error"), "metrics": run.metrics}
+            "error": run.record.get("error"), "reproduces": run.record.get("reproduces"),
+            "reproduced_exactly": run.record.get("reproduced_exactly"), "metrics": run.metrics}
 
 
 def write_csv(runs: list[Run]) -> None:
@@ -121,12 +150,17 @@ def write_csv(runs: list[Run]) -> None:
         writer.writerow(row)
 
 
+def _cut(text: str) -> str:
+    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 3] + "..."
+
+
 def print_table(shown: list[Run], matched: int, total: int) -> None:
     if not shown:
         print(f"No run matches ({total} found)." if total else "No runs found.")
         return
     rows = [cells(run) for run in shown]
-    for line in render(list(COLUMNS), [[printable(row[c]) for c in COLUMNS] for row in rows]):
+    table = [[_cut(printable(row[c])) for c in COLUMNS] for row in rows]
+    for line in render(list(COLUMNS), table):
         print(line)
     more = f"; {matched - len(shown)} more (--limit 0 shows all)" if matched > len(shown) else ""
     print(f"{len(shown)} of {matched} matching run(s), {total} found{more}. "

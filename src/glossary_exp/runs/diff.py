@@ -8,17 +8,16 @@ versions and device, then the final metrics side by side. Reads only; writes not
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
-from glossary_exp.errors import UsageError
+from glossary_exp.errors import UsageError, printable
 from glossary_exp.rundir import CONFIG_FILE
-from glossary_exp.runs.command import DEFAULT_ROOT
-from glossary_exp.runs.compare import code_changes, environment_changes, metric_table, printable, read_provenance
+from glossary_exp.runs.command import DEFAULT_ROOT, OneLineParser
+from glossary_exp.runs.compare import code_changes, environment_changes, metric_table, read_provenance
 from glossary_exp.runs.index import Run, resolve_run
 
 
@@ -62,10 +61,13 @@ def report(run_a: Run, run_b: Run) -> list[str]:
         lines[1] = f"B: its last resume, {resumes[-1].parent.name}" if resumes else "B: the same run, never resumed"
         prov_b = read_provenance(resumes[-1].parent) if resumes else prov_a
     missing = [name for name, prov in (("A", prov_a), ("B", prov_b)) if not prov]
-    sections["code"] = code_changes(prov_a, prov_b, run_a.path, run_b.path)
-    sections["versions and device"] = environment_changes(prov_a, prov_b)
-    if missing:
-        sections["code"].insert(0, f"no provenance recorded for {' and '.join(missing)} (a run from before it was)")
+    if missing:  # nothing to compare against: one line, not every package as "not installed"
+        unknown = [f"unknown: no readable provenance.json for {' and '.join(missing)} "
+                   "(a run from before it was recorded, or a damaged file)"]
+        sections["code"], sections["versions and device"] = unknown, unknown
+    else:
+        sections["code"] = code_changes(prov_a, prov_b, run_a.path, run_b.path)
+        sections["versions and device"] = environment_changes(prov_a, prov_b)
     seed_a, seed_b = run_a.record.get("seed"), run_b.record.get("seed")
     lines.append(f"seed: {seed_a} -> {seed_b}" if seed_a != seed_b else f"seed: {seed_a} (both)")
     for title, changes in sections.items():
@@ -76,7 +78,7 @@ def report(run_a: Run, run_b: Run) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m glossary_exp diff",
+    p = OneLineParser(prog="python -m glossary_exp diff",
                                 description="What differs between two runs: config, overrides, seed, code, "
                                             "versions, device, metrics.")
     p.add_argument("run_a", metavar="RUN_A", help="a run id (as `runs` lists it) or a run directory")
@@ -87,7 +89,7 @@ def main(argv: list[str]) -> int:
     try:
         run_a, run_b = (resolve_run(ref, roots) for ref in (args.run_a, args.run_b))
     except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(str(err))}", file=sys.stderr)
         return 2
     print("\n".join(map(printable, report(run_a, run_b))))
     return 0

@@ -7,7 +7,6 @@ small files. A record that cannot be read is reported, never raised. Imports no 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 
 from glossary_exp.errors import ConfigError, listing
 from glossary_exp.provenance.record import code_label
-from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, STAMP_PATTERN, held, identify
+from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, STAMP_PATTERN, held, identify, read_record
 
 # The record's fields that runs reads, with the types a record written by glossary_exp gives them.
 FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -54,14 +53,14 @@ class Run:
         return code_label(self.record)
 
     def value(self, key: str) -> Any:
-        """A column or a metric by name (``status``, ``started``, ``val/acc``...), None when the run has none."""
+        """A column or a metric by name (``status``, ``value``, ``val/acc``...), None when the run has none."""
         if key in self.metrics:
             return self.metrics[key]
-        if key in ("id", "experiment", "status", "started", "commit"):
-            return getattr(self, key)
-        if key == "duration":
-            key = "duration_s"
-        return self.record.get(key)
+        monitor = self.monitor
+        columns = {"run": self.id, "id": self.id, "experiment": self.experiment, "status": self.status,
+                   "started": self.started, "commit": self.commit, "duration": self.record.get("duration_s"),
+                   "metric": monitor[0] if monitor else None, "value": monitor[1] if monitor else None}
+        return columns[key] if key in columns else self.record.get(key)
 
 
 @dataclass
@@ -71,45 +70,47 @@ class Found:
 
 
 def find_runs(roots: list[Path]) -> Found:
-    """Every run under ``roots`` (each a run, a sweep or a tree of them)."""
+    """Every run under ``roots`` (each a run, a sweep or a tree of them), each real directory once."""
     found = Found([], [])
+    seen: set[tuple[int, int]] = set()  # (device, inode): a link loop or a root given twice is walked once
     for root in roots:
-        _walk(Path(root), 0, found)
+        _walk(Path(root), 0, found, seen)
     return found
 
 
-def _walk(directory: Path, depth: int, found: Found) -> None:
+def _walk(directory: Path, depth: int, found: Found, seen: set[tuple[int, int]]) -> None:
     try:
-        text = (directory / METRICS_FILE).read_bytes()
-    except FileNotFoundError:
-        text = None
-    except OSError as err:
-        found.skipped.append(f"{directory}: {METRICS_FILE} cannot be read ({err.strerror})")
+        info = directory.stat()
+    except OSError:
         return
-    if text is not None:
-        run = _run(directory, text)
+    if (info.st_dev, info.st_ino) in seen:
+        return
+    seen.add((info.st_dev, info.st_ino))
+    record, why = read_record(directory / METRICS_FILE)
+    if record is not None or why is not None:
+        run = _run(directory, record) if record is not None else f"{METRICS_FILE} {why}"
         if isinstance(run, Run):
             found.runs.append(run)
         else:
             found.skipped.append(f"{directory}: {run}")
         return
+    if (directory / ".hydra").is_dir():  # a run that never wrote its record: killed while it started
+        found.runs.append(_run(directory, {"status": "running"}))  # type: ignore[arg-type]  # always a Run
+        return
     if depth >= MAX_DEPTH:
         return
     try:
         entries = sorted(e.name for e in os.scandir(directory) if e.is_dir() and e.name not in NOT_RUNS)
-    except OSError:
+    except OSError as err:
+        found.skipped.append(f"{directory}: cannot be listed ({err.strerror})")
         return
     for name in entries:
-        _walk(directory / name, depth + 1, found)
+        _walk(directory / name, depth + 1, found, seen)
 
 
-def _run(path: Path, text: bytes) -> Run | str:
-    """The run in ``path``, or why its record cannot be read."""
-    try:
-        record = json.loads(text)
-    except ValueError:
-        return f"{METRICS_FILE} is not valid JSON (half-written or damaged)"
-    if not isinstance(record, dict) or not all(isinstance(record.get(key), types) for key, types in FIELDS.items()):
+def _run(path: Path, record: dict[str, Any]) -> Run | str:
+    """The run in ``path``, or why its record is not one glossary_exp wrote."""
+    if not all(isinstance(record.get(key), types) for key, types in FIELDS.items()):
         return f"{METRICS_FILE} is not a run record"
     metrics = {k: float(v) for k, v in (record.get("metrics") or {}).items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -137,11 +138,12 @@ def _started(record: dict[str, Any], path: Path) -> float | None:
 def resolve_run(ref: str, roots: list[Path]) -> Run:
     """The run ``ref`` names: its directory, or its id (or the start of one) as ``runs`` shows it."""
     path = Path(ref)
-    if (path / METRICS_FILE).is_file() or (path / CONFIG_FILE).is_file():
-        run = _run(path, (path / METRICS_FILE).read_bytes()) if (path / METRICS_FILE).is_file() else None
+    if (path / METRICS_FILE).exists() or (path / CONFIG_FILE).is_file():
+        record, why = read_record(path / METRICS_FILE)
+        run = _run(path, record) if record is not None else f"{METRICS_FILE} {why or 'is not written yet'}"
         if isinstance(run, Run):
             return run
-        raise ConfigError(f"{ref}: {run or 'the run has no ' + METRICS_FILE + ' yet'}")
+        raise ConfigError(f"{ref}: {run}")
     found = find_runs(roots)
     exact = [r for r in found.runs if r.id == ref]
     matches = exact or [r for r in found.runs if r.id.startswith(ref)]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from glossary_exp.errors import ConfigError
+from glossary_exp.errors import ConfigError, nearest
 from glossary_exp.runs.index import Run
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -32,6 +32,8 @@ def condition(text: str) -> Callable[[Run], bool]:
         bound = float(match["value"])
     except ValueError:
         raise ConfigError(f"--where {text}: {match['value']} is not a number (e.g. val/acc>=0.98)") from None
+    if not math.isfinite(bound):
+        raise ConfigError(f"--where {text}: {match['value']} is not a finite number")
     compare, metric = OPERATORS["==" if match["op"] == "=" else match["op"]], match["metric"]
 
     def test(run: Run) -> bool:
@@ -71,9 +73,13 @@ def select(runs: list[Run], experiments: list[str], statuses: list[str], tasks: 
     return [run for run in runs if keep(run)]
 
 
-def sort_runs(runs: list[Run], key: str) -> list[Run]:
-    """By ``key`` ascending, ``-key`` descending; runs without a value last either way."""
+def sort_runs(runs: list[Run], key: str, columns: tuple[str, ...]) -> list[Run]:
+    """By ``key`` (a column or a metric) ascending, ``-key`` descending; runs without a value last either way."""
     name = key.lstrip("-")
+    known = {*columns, "seed", *(m for run in runs for m in run.metrics)}
+    if name not in known and runs:
+        raise ConfigError(f"--sort {key}: no run has {name!r}; sort by a column ({', '.join(columns)}, seed) "
+                          f"or a metric{nearest(name, sorted(known))}")
 
     def present(value: Any) -> bool:
         return value is not None and not (isinstance(value, float) and not math.isfinite(value))

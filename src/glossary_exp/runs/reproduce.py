@@ -10,7 +10,6 @@ the override ``reproduce=<run>``, which also takes a list in a multirun.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +17,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from glossary_exp.errors import ConfigError, UsageError
+from glossary_exp.errors import ConfigError, UsageError, printable
 from glossary_exp.resume import RESUME_SETTINGS, override_key
-from glossary_exp.rundir import find_run, read_config, read_metrics
+from glossary_exp.rundir import read_config, read_metrics
 from glossary_exp.runs.compare import code_changes, environment_changes, metric_table, read_provenance
 from glossary_exp.schema import Settings
 
@@ -34,10 +33,17 @@ def reproduction_config(command: DictConfig, overrides: list[str]) -> tuple[Dict
     if command.resume:
         raise ConfigError(f"reproduce={ref} runs a recorded run again in a new directory; resume= continues one: "
                           "give one of them")
-    run = find_run(command.paths.output_dir, ref)
-    if run is None:
-        raise ConfigError(f"reproduce={ref}: not a run directory or the id of one run under "
-                          f"{command.paths.output_dir} (`python -m glossary_exp runs` lists them)")
+    from glossary_exp.runs.index import resolve_run
+
+    try:
+        found = resolve_run(ref, [Path(command.paths.output_dir)])
+    except ConfigError as err:
+        raise ConfigError(f"reproduce={err}") from None
+    run = found.path
+    if found.status != "completed":
+        raise ConfigError(f"reproduce={found.id}: the run did not complete ({found.status}), so it has no final "
+                          "metrics to compare; " + (f"continue it with resume={found.id}"
+                                                    if found.status == "interrupted" else "run its command again"))
     changed = [o for o in overrides if override_key(o) not in REPRODUCE_SETTINGS and not o.startswith("hydra.")]
     if changed:
         given = " ".join((read_metrics(run) or {}).get("overrides") or [])
@@ -76,20 +82,26 @@ def verdict(source: Path, metrics: dict[str, Any]) -> tuple[list[str], bool]:
 
 def main(argv: list[str], run_hydra: Callable[[list[str]], int]) -> int:
     """``reproduce RUN [--dir DIR] [settings...]``: find the run (ids as ``runs`` shows them), then run it."""
-    from glossary_exp.runs.command import DEFAULT_ROOT
+    from glossary_exp.runs.command import DEFAULT_ROOT, OneLineParser
     from glossary_exp.runs.index import resolve_run
 
-    p = argparse.ArgumentParser(prog="python -m glossary_exp reproduce",
+    p = OneLineParser(prog="python -m glossary_exp reproduce",
                                 description="Run a recorded run again from its own config and seed; "
                                             "exit 0 when every final metric is identical, 1 when any differs.")
     p.add_argument("run", metavar="RUN", help="a run id (as `runs` lists it, sweep jobs too) or a run directory")
-    p.add_argument("settings", nargs="*", help=f"only {', '.join(RESUME_SETTINGS[1:])}")
+    p.add_argument("settings", nargs="*", metavar="SETTING=VALUE", help=f"only {', '.join(RESUME_SETTINGS[1:])}")
     p.add_argument("--dir", type=Path, action="append", help=f"where to look for ids (default {DEFAULT_ROOT}/)")
     args = p.parse_args(argv)
+    extra = [s for s in args.settings if "=" not in s]
+    if extra:
+        p.error(f"one run at a time, then SETTING=VALUE; got {' '.join(extra)} too "
+                "(for several runs: python -m glossary_exp -m reproduce=<a>,<b>)")
     output = next((s.split("=", 1)[1] for s in args.settings if s.startswith("paths.output_dir=")), None)
-    try:
-        run = resolve_run(args.run, args.dir or [Path(output) if output else DEFAULT_ROOT])
+    try:  # ids are looked for where the runs are: --dir, else the output directory given and the default one
+        run = resolve_run(args.run, args.dir or [*([Path(output)] if output else []), DEFAULT_ROOT])
     except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(str(err))}", file=sys.stderr)
         return 2
-    return run_hydra([f"reproduce={run.path.resolve()}", *args.settings])
+    # Quoted for Hydra's override grammar: a path may hold , ' ( ) = or spaces.
+    path = str(run.path.resolve()).replace("'", "\\'")
+    return run_hydra([f"reproduce='{path}'", *args.settings])
