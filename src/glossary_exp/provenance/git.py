@@ -22,11 +22,12 @@ class GitUnavailable(Exception):
     """git could not answer: not installed, not a repository, timed out, or refused."""
 
 
-def checkout_state(path: Path, deadline: float, exclude: tuple[Path, ...] = (), patch: bool = True) -> dict[str, Any]:
+def checkout_state(path: Path, deadline: float, exclude: tuple[Path, ...] = (),
+                   with_patch: bool = True) -> dict[str, Any]:
     """The checkout ``path`` is in, as a JSON-ready dict; ``{"error": why}`` where git could not say.
 
     ``exclude``: directories whose untracked files are the runs' own output, not the user's code.
-    ``patch``: false keeps the uncommitted change out (it holds the changed files' lines verbatim).
+    ``with_patch``: false keeps the uncommitted change out (it holds the changed files' lines verbatim).
     """
     try:
         root = Path(_git(["rev-parse", "--show-toplevel"], path, deadline).strip())
@@ -42,7 +43,7 @@ def checkout_state(path: Path, deadline: float, exclude: tuple[Path, ...] = (), 
         state["untracked"] = untracked[:UNTRACKED_LIMIT]
         if len(untracked) > UNTRACKED_LIMIT:
             state["untracked_more"] = len(untracked) - UNTRACKED_LIMIT
-        if changed and state["commit"] and not patch:
+        if changed and state["commit"] and not with_patch:
             state["patch_left_out"] = "GLOSSARY_EXP_PROVENANCE_PATCH=0"
         elif changed and state["commit"]:
             patch = _git(["diff", "HEAD", "--no-color", "--no-ext-diff"], root, deadline, limit=PATCH_LIMIT + 1)
