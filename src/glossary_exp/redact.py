@@ -11,7 +11,8 @@ import re
 
 MASK = "***"
 # user:password@ in any scheme://... URL, wherever it stands in a longer text (an override, a command line).
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)(?P<password>[^@/\s]+)(?P<tail>@)")
+# The password runs to the next "@", "/" included, as SQLAlchemy reads it ("me:pa/ss@host" is user me).
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)(?P<password>[^@\s]+)(?P<tail>@)")
 # Names of variables that hold credentials (AWS_SECRET_ACCESS_KEY, WANDB_API_KEY, HF_TOKEN, PGPASSWORD...).
 _SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.IGNORECASE)
 

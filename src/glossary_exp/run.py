@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from glossary_exp import resume, signals
 from glossary_exp.atomic import remove_stale, write_atomically, write_text_atomically
 from glossary_exp.errors import ConfigError, UsageError, full_traceback
+from glossary_exp.redact import redact
 from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
 from glossary_exp.validate import check_command_line, check_values
 
@@ -172,7 +173,7 @@ def _continued_record(record: dict[str, Any], overrides: list[str]) -> dict[str,
 
 
 def _error(err: BaseException) -> str:
-    return f"{type(err).__name__}: {err}"
+    return redact(f"{type(err).__name__}: {err}")  # a URL in an error keeps its password out of the record
 
 
 def _numbers(metrics: dict[str, Any]) -> dict[str, float]:

@@ -27,7 +27,8 @@ from optuna.distributions import BaseDistribution
 
 from glossary_exp.sweep.share import jobs_at_once
 from glossary_exp.sweep.space import search_space
-from glossary_exp.sweep.study import INTERRUPTED, check_storage, open_storage, shown, storage_url
+from glossary_exp.redact import redact
+from glossary_exp.sweep.study import INTERRUPTED, check_storage, open_storage, storage_url
 from glossary_exp.sweep.trials import FINISHED, Heartbeat, claim, counted, fail_stale, fail_uncounted, foreign_running
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class Search:
                         "choose e.g. hydra/launcher=parallel to run trials at once", workers)
             workers = 1
         log.info("Optuna study '%s' in %s: %d of %d trials, objective %s (%s), %d worker(s)",
-                 self.study_name, shown(url), done, self.n_trials, self.objective, self.direction, workers)
+                 self.study_name, redact(url), done, self.n_trials, self.objective, self.direction, workers)
         self.heartbeat = Heartbeat(self.heartbeat_interval)
         returns: list[list[JobReturn]] = []
         try:
