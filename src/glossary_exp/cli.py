@@ -13,7 +13,9 @@ from omegaconf import DictConfig
 
 import glossary_exp.conf  # noqa: F401 - the schema and resolvers, also in launcher workers that unpickle hydra_main
 from glossary_exp import signals
-from glossary_exp.errors import TRACEBACK_ENV, full_traceback
+from glossary_exp.errors import TRACEBACK_ENV, UsageError, full_traceback
+from glossary_exp.passwords import check_overrides
+from glossary_exp.redact import redact
 from glossary_exp.rundir import renew_stamp
 
 
@@ -75,6 +77,11 @@ def _main(args: list[str]) -> int:
         from glossary_exp.sweep.summary import main as summary_main
 
         return summary_main(args[1:])
+    try:
+        check_overrides(args)  # before Hydra writes them all into the run's files
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     sys.argv[1:] = _info_first(args)
     if {"--info", "--cfg", "--shell-completion"} & set(_modes(args)):
         # Hydra prints these through logging, which reports a closed pipe (| head) once per line.
@@ -99,6 +106,6 @@ def _main(args: list[str]) -> int:
             message = None if full_traceback() else explain(err)
             if message is None:
                 raise
-            print(f"error: {message}", file=sys.stderr)
+            print(f"error: {redact(message)}", file=sys.stderr)
             return 2
     return 0
