@@ -24,7 +24,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp import resume, signals
-from glossary_exp.atomic import remove_stale, write_atomically, write_text_atomically
+from glossary_exp.atomic import write_atomically, write_text_atomically
 from glossary_exp.errors import ConfigError, UsageError, full_traceback
 from glossary_exp.redact import redact
 from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
@@ -71,11 +71,8 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
     from glossary_exp.report import print_config_tree, print_final, print_resume_hint
 
     cfg = experiment.cfg
-    if resumed:
-        removed = remove_stale(run_dir)  # what a kill mid-write left behind
-        if removed:
-            log.info("removed %d partial file(s) an earlier kill left: %s", len(removed), ", ".join(map(str, removed)))
-    else:
+    resume.clear_stale(run_dir)  # what a kill mid-write left: a resume's, a sweep job's run again in its directory
+    if not resumed:
         write_text_atomically(run_dir / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
     record["seed"], record["monitor"] = cfg.seed, list(experiment.monitor)
     if cfg.ckpt_path:  # where its weights came from: a fit's start, or what test / predict evaluated

@@ -18,7 +18,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from glossary_exp.atomic import write_text_atomically
+from glossary_exp.atomic import remove_stale, write_text_atomically
 from glossary_exp.rundir import METRICS_FILE, held, read_metrics
 from glossary_exp.sweep.stats import group_stats, repeated, sort_groups
 from glossary_exp.sweep.study import search_settings
@@ -178,5 +178,8 @@ def main(argv: list[str]) -> int:
     if not args.sweep_dir.is_dir():
         parser.error(f"{args.sweep_dir} is not a directory")
     by = [k.strip() for k in args.by.split(",") if k.strip()] if args.by else None
+    removed = remove_stale(args.sweep_dir)  # a summary or job killed mid-write; never a live writer's
+    if removed:
+        print(f"removed {len(removed)} partial file(s) a killed writer left: {', '.join(map(str, removed))}")
     print(summarize(args.sweep_dir, args.objective, args.direction, by=by))
     return 0
