@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
+import re
 import struct
 import subprocess
 import sys
@@ -14,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import read_metrics, run_dirs, run_in_process
+from conftest import read_metrics, run_cli, run_dirs, run_in_process
 from glossary_exp.atomic import HOST
 
 RUN = ("experiment=random_regression", "data.samples=200", "trainer.max_epochs=1")
@@ -120,3 +123,94 @@ def test_a_damaged_dataset_cache_is_decoded_again_never_read(tmp_path: Path, dam
         assert cache.read_bytes() == original if warned else bad
         detected.append(bool(warned))
     assert all(detected) if damage == "truncated" else detected[-2:] == [True, True] and sum(detected) >= 10
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 12 MB tmpfs: room for two checkpoints of BIG, not three (mounted as root; unmounted after)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(disk)], capture_output=True,
+                             text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+# 4.8 MB checkpoints: epoch 0 writes best.ckpt and last.ckpt, epoch 1's new best.ckpt finds the disk full.
+BIG = ("experiment=random_regression", "model.hidden=100000", "data.samples=200", "trainer.max_epochs=3",
+       "trainer.log_every_n_steps=1", "optimizer.lr=1e-5", "seed=0")
+
+
+def test_a_full_disk_is_one_line_the_record_says_so_and_resume_continues_once_space_is_free(small_disk: Path) -> None:
+    output_dir = small_disk / "outputs"
+    output_dir.mkdir()
+    done = run_cli(*BIG, output_dir=output_dir)
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr[-3000:]
+    (run_dir,) = run_dirs(output_dir)
+    line = done.stderr.strip()
+    assert line.startswith(f"error: the disk is full (no space left on device) writing {run_dir}/checkpoints/")
+    assert re.search(r": \d+\.\d MB free of 1\d\.\d MB there; ", line)
+    assert f"the last whole checkpoint is {run_dir}/checkpoints/last.ckpt" in line
+    assert line.endswith(f"once space is free, continue with: python -m glossary_exp resume={run_dir.name[:26]}")
+    record = read_metrics(run_dir)
+    assert record["status"] == "failed" and f"error: {record['error']}" == line
+    assert not [p for p in output_dir.rglob("*.tmp")]  # the half-written checkpoint went with the error
+
+    subprocess.run(["mount", "-o", "remount,size=40m", str(small_disk)], check=True)  # space freed
+    resumed = run_in_process(f"resume={run_dir.name[:26]}", output_dir=output_dir)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert read_metrics(run_dir)["status"] == "completed"
+
+
+def test_a_sweep_stops_launching_jobs_onto_a_full_disk(small_disk: Path) -> None:
+    output_dir = small_disk / "outputs"
+    done = run_in_process("-m", *BIG[:-2], "optimizer.lr=1e-5,2e-5,3e-5", "seed=0", output_dir=output_dir)
+    assert done.returncode == 1 and done.escaped is None, done.stderr[-3000:]
+    assert done.stderr.strip().endswith("the sweep stopped launching jobs")
+    (job,) = run_dirs(output_dir)  # not one failed job per point of the grid
+    record = read_metrics(job)
+    assert record["status"] == "failed" and record["error"].startswith("the disk is full")
+
+
+def test_an_exceeded_quota_that_even_the_record_meets_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from glossary_exp import run
+
+    def quota(*args: object) -> None:  # what torch.save raises: its zip writer's error, caused by the write's
+        try:
+            raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
+        except OSError as err:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos") from err
+
+    write_json = run.write_json
+
+    def record_too(path: Path, data: dict) -> None:
+        if data["status"] == "failed":
+            raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT), str(path))
+        write_json(path, data)
+
+    monkeypatch.setattr(run, "execute", quota)
+    monkeypatch.setattr(run, "write_json", record_too)
+    done = run_in_process(*RUN, output_dir=tmp_path / "outputs")
+    (run_dir,) = run_dirs(tmp_path / "outputs")
+    assert done.returncode == 1 and done.escaped is None and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith(f"error: the disk quota is exceeded writing in {run_dir}: ")
+    assert done.stderr.strip().endswith("no checkpoint was written yet: once space is free, run the command again; "
+                                        "the record (metrics.json) could not be written either and still says running")
+    assert read_metrics(run_dir)["status"] == "running"
+
+
+def test_a_disk_full_before_the_run_starts_leaves_nothing(small_disk: Path) -> None:
+    with pytest.raises(OSError, match="No space left"), open(small_disk / "filler", "wb") as filler:
+        filler.write(b"\0" * 13_000_000)  # no room left even for Hydra's own .hydra files
+    output_dir = small_disk / "outputs"
+    done = run_in_process(*RUN, output_dir=output_dir)
+    assert done.returncode == 1 and done.escaped is None and len(done.stderr.strip().splitlines()) == 1
+    assert re.match(rf"error: the disk is full \(no space left on device\) writing in {output_dir}/random_regression/"
+                    r"\S+: 0 B free of 1\d\.\d MB there; once space is free, run the command again$", done.stderr)
+    assert not output_dir.exists() or not any(output_dir.rglob("*"))

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from glossary_exp.diskfull import with_target
+
 # ".<target name>.<pid>@<host>.tmp", hidden from globs like "*.ckpt" and from TensorBoard; without "@<host>"
 # (the name before hosts were added), from this host.
 TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)(?:@(?P<host>[^@]+))?\.tmp$")
@@ -38,8 +40,11 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], o
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as err:
         temp.unlink(missing_ok=True)
+        named = with_target(err, path)  # a full disk says which file it stopped
+        if named is not err:
+            raise named from err
         raise
     _fsync_directory(path.parent)  # the rename itself survives a power cut
 

@@ -27,7 +27,9 @@ from glossary_exp import resume, signals
 from glossary_exp.atomic import write_atomically, write_text_atomically
 from glossary_exp.errors import ConfigError, UsageError, full_traceback
 from glossary_exp.redact import redact
-from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
+from glossary_exp.diskfull import DiskFull, explain, out_of_space
+from glossary_exp.rundir import (CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT, METRICS_FILE, discard_new_run, lock_run,
+                                 read_metrics, run_id, unlock_run, write_json)
 from glossary_exp.validate import check_command_line, check_values
 
 if TYPE_CHECKING:
@@ -61,6 +63,11 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         return _refuse(err, run_dir, {**record, "duration_s": time.time() - started}, resuming)
     try:
         return _start(experiment, run_dir, record, resumed is not None, started)
+    except BaseException as err:  # noqa: BLE001 - only a full disk is handled here
+        full = out_of_space(err)
+        if full is None or full_traceback():
+            raise
+        return _out_of_space(full, experiment.cfg, run_dir, record, started)
     finally:
         unlock_run(run_dir)
 
@@ -85,6 +92,8 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
         metrics = execute(experiment, run_dir)
     except BaseException as err:  # noqa: BLE001 - every ending is recorded, then handled below
         interrupted = isinstance(err, (KeyboardInterrupt, SystemExit))
+        if not interrupted and out_of_space(err) is not None:
+            raise  # recorded by run(), the one place a full disk is handled, wherever it was met
         status = "pruned" if type(err).__name__ == "TrialPruned" else "interrupted" if interrupted else "failed"
         record.update(status=status, error=signals.describe() if interrupted else _error(err),
                       duration_s=earlier + time.time() - started)
@@ -156,6 +165,32 @@ def _report(err: BaseException, status: str) -> None:
         return None
     print(f"error: {err}", file=sys.stderr)
     sys.exit(2)
+
+
+def _out_of_space(full: OSError, cfg: DictConfig, run_dir: Path, record: dict[str, Any], started: float) -> None:
+    """A full disk or quota: one line saying what to do, the record saying failed; a sweep stops launching jobs."""
+    message = explain(full, run_dir)
+    if resume.resumable(run_dir, cfg):
+        message += (f"; the last whole checkpoint is {run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT}; once space is "
+                    f"free, continue with: python -m glossary_exp resume={run_id(run_dir)}")
+    else:
+        message += "; no checkpoint was written yet: once space is free, run the command again"
+    record.update(status="failed", error=message, duration_s=record.get("duration_s", 0.0) + time.time() - started)
+    try:
+        write_json(run_dir / METRICS_FILE, record)
+    except OSError as again:
+        if out_of_space(again) is None:
+            raise
+        message += f"; the record ({METRICS_FILE}) could not be written either and still says {record_status(run_dir)}"
+    if _in_sweep():
+        log.error("job failed: %s", message)
+        raise DiskFull(message)
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def record_status(run_dir: Path) -> str:
+    return (read_metrics(run_dir) or {}).get("status", "nothing (there is none)")
 
 
 def _in_sweep() -> bool:

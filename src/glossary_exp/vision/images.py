@@ -13,6 +13,7 @@ import torch
 
 from glossary_exp.atomic import write_atomically
 from glossary_exp.data.tensors import Split, SplitTensorDataModule
+from glossary_exp.diskfull import out_of_space
 from glossary_exp.errors import ConfigError
 from glossary_exp.vision.transforms import BatchTransform
 
@@ -106,6 +107,8 @@ def cached(cache_dir: Path | None, name: str, key: str, decode: Callable[[], dic
             write_atomically(path, lambda file: torch.save(data, file))  # a concurrent run never reads half a file
             log.info("%s: decoded tensors cached in %s", name, path)
         except OSError as err:
+            if out_of_space(err) is not None:
+                raise  # the run would meet the full disk again at its first checkpoint: said once, by the run
             log.warning("%s: could not write cache %s (%s)", name, path, err)
     return data
 
