@@ -214,3 +214,24 @@ def test_a_disk_full_before_the_run_starts_leaves_nothing(small_disk: Path) -> N
     assert re.match(rf"error: the disk is full \(no space left on device\) writing in {output_dir}/random_regression/"
                     r"\S+: 0 B free of 1\d\.\d MB there; once space is free, run the command again$", done.stderr)
     assert not output_dir.exists() or not any(output_dir.rglob("*"))
+
+
+def test_tensorboards_writer_thread_meeting_a_full_disk_is_the_same_one_line(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from tensorboard.summary.writer import record_writer
+
+    write, records = record_writer.RecordWriter.write, []
+
+    def fills_up(self: record_writer.RecordWriter, data: bytes) -> None:  # in TensorBoard's own writer thread
+        records.append(data)
+        if len(records) > 5:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        write(self, data)
+
+    monkeypatch.setattr(record_writer.RecordWriter, "write", fills_up)
+    done = run_in_process(*RUN, "trainer.log_every_n_steps=1", output_dir=tmp_path / "outputs")
+    (run_dir,) = run_dirs(tmp_path / "outputs")
+    assert done.returncode == 1 and done.escaped is None, done.stderr[-2000:]
+    assert done.stderr.startswith(f"error: the disk is full (no space left on device) writing in {run_dir}: ")
+    assert len(done.stderr.strip().splitlines()) == 1  # not the writer thread's traceback first
+    assert read_metrics(run_dir)["error"] == done.stderr.strip().removeprefix("error: ")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import shutil
+import threading
 from pathlib import Path
 
 from glossary_exp.errors import causes
@@ -29,6 +30,24 @@ class DiskFull(BaseException):
 def out_of_space(err: BaseException) -> OSError | None:
     """The ENOSPC or EDQUOT ``OSError`` in ``err``'s chain of causes, if any."""
     return next((cause for cause in causes(err) if isinstance(cause, OSError) and cause.errno in REASONS), None)
+
+
+def quiet_in_threads() -> None:
+    """A writer thread (TensorBoard's) that meets a full disk dies without printing its traceback.
+
+    Its writer raises the same error in the main thread at the next write or flush, where the run
+    says it in one line; other threads' errors print as before.
+    """
+    previous = threading.excepthook
+    if getattr(previous, "quiet_on_full_disk", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is None or out_of_space(args.exc_value) is None:
+            previous(args)
+
+    hook.quiet_on_full_disk = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
 
 
 def with_target(err: BaseException, path: Path) -> BaseException:

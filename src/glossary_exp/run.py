@@ -27,7 +27,7 @@ from glossary_exp import resume, signals
 from glossary_exp.atomic import write_atomically, write_text_atomically
 from glossary_exp.errors import ConfigError, UsageError, full_traceback
 from glossary_exp.redact import redact
-from glossary_exp.diskfull import DiskFull, explain, out_of_space
+from glossary_exp.diskfull import DiskFull, explain, out_of_space, quiet_in_threads
 from glossary_exp.rundir import (CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT, METRICS_FILE, discard_new_run, lock_run,
                                  read_metrics, run_id, unlock_run, write_json)
 from glossary_exp.validate import check_command_line, check_values
@@ -78,6 +78,7 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
     from glossary_exp.report import print_config_tree, print_final, print_resume_hint
 
     cfg = experiment.cfg
+    quiet_in_threads()  # TensorBoard's writer thread would print a traceback before the run's one line
     resume.clear_stale(run_dir)  # what a kill mid-write left: a resume's, a sweep job's run again in its directory
     if not resumed:
         write_text_atomically(run_dir / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
@@ -181,16 +182,14 @@ def _out_of_space(full: OSError, cfg: DictConfig, run_dir: Path, record: dict[st
     except OSError as again:
         if out_of_space(again) is None:
             raise
-        message += f"; the record ({METRICS_FILE}) could not be written either and still says {record_status(run_dir)}"
+        status = (read_metrics(run_dir) or {}).get("status")
+        message += f"; the record ({METRICS_FILE}) could not be written either" + (
+            f" and still says {status}" if status else ", and there is none")
     if _in_sweep():
         log.error("job failed: %s", message)
         raise DiskFull(message)
     print(f"error: {message}", file=sys.stderr)
     sys.exit(1)
-
-
-def record_status(run_dir: Path) -> str:
-    return (read_metrics(run_dir) or {}).get("status", "nothing (there is none)")
 
 
 def _in_sweep() -> bool:
