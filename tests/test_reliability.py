@@ -215,6 +215,12 @@ def test_a_disk_full_before_the_run_starts_leaves_nothing(small_disk: Path) -> N
                     r"\S+: 0 B free of 1\d\.\d MB there; once space is free, run the command again$", done.stderr)
     assert not output_dir.exists() or not any(output_dir.rglob("*"))
 
+    (small_disk / "filler").write_bytes(b"\0" * (12 * 2**20 - 100_000))  # room for Hydra's files, not a study
+    search = run_in_process("-m", "hparams_search=sine_cubic", output_dir=output_dir)  # SQLite: "database or disk is full"
+    assert search.returncode == 1 and search.escaped is None and len(search.stderr.strip().splitlines()) == 1
+    assert search.stderr.startswith(f"error: the disk is full (no space left on device) writing in {output_dir}/")
+    assert not output_dir.exists() or not any(output_dir.rglob("*"))
+
 
 def test_tensorboards_writer_thread_meeting_a_full_disk_is_the_same_one_line(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:

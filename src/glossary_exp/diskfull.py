@@ -2,7 +2,7 @@
 
 Writers report it in many shapes: ``torch.save`` as a RuntimeError from its zip writer whose
 cause is the ``OSError`` (ENOSPC), TensorBoard's writer thread as a bare ``OSError`` at the next
-flush, Lightning wrapped in its own teardown. :func:`out_of_space` walks the chain of causes for
+flush, SQLite as its own error, Lightning wrapped in its own teardown. :func:`out_of_space` walks the chain of causes for
 errno ENOSPC or EDQUOT; :func:`explain` says what was being written, where, and how much space is
 left (a run adds its last checkpoint and how to continue). Imports only the standard library.
 """
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import errno
 import shutil
+import sqlite3
 import threading
 from pathlib import Path
 
 from glossary_exp.errors import causes
 
+SQLITE_FULL = 13  # the primary result code of SQLite's "database or disk is full"
 REASONS = {errno.ENOSPC: "the disk is full (no space left on device)", errno.EDQUOT: "the disk quota is exceeded"}
 
 
@@ -28,8 +30,16 @@ class DiskFull(BaseException):
 
 
 def out_of_space(err: BaseException) -> OSError | None:
-    """The ENOSPC or EDQUOT ``OSError`` in ``err``'s chain of causes, if any."""
-    return next((cause for cause in causes(err) if isinstance(cause, OSError) and cause.errno in REASONS), None)
+    """The ENOSPC or EDQUOT ``OSError`` in ``err``'s chain of causes, if any.
+
+    SQLite (a search's study) says SQLITE_FULL instead, "database or disk is full": an ENOSPC here.
+    """
+    for cause in causes(err):
+        if isinstance(cause, OSError) and cause.errno in REASONS:
+            return cause
+        if isinstance(cause, sqlite3.Error) and (getattr(cause, "sqlite_errorcode", 0) or 0) & 0xFF == SQLITE_FULL:
+            return OSError(errno.ENOSPC, str(cause))
+    return None
 
 
 def quiet_in_threads() -> None:
