@@ -168,14 +168,24 @@ def test_a_full_disk_is_one_line_the_record_says_so_and_resume_continues_once_sp
     assert read_metrics(run_dir)["status"] == "completed"
 
 
-def test_a_sweep_stops_launching_jobs_onto_a_full_disk(small_disk: Path) -> None:
+def test_a_sweep_stops_launching_jobs_onto_a_full_disk_and_continues_the_job_once_space_is_free(
+        small_disk: Path) -> None:
     output_dir = small_disk / "outputs"
-    done = run_in_process("-m", *BIG[:-2], "optimizer.lr=1e-5,2e-5,3e-5", "seed=0", output_dir=output_dir)
+    grid = ("-m", *BIG[:-2], "optimizer.lr=1e-5,2e-5,3e-5", "seed=0")
+    done = run_in_process(*grid, output_dir=output_dir)
     assert done.returncode == 1 and done.escaped is None, done.stderr[-3000:]
     assert done.stderr.strip().endswith("the sweep stopped launching jobs")
     (job,) = run_dirs(output_dir)  # not one failed job per point of the grid
     record = read_metrics(job)
     assert record["status"] == "failed" and record["error"].startswith("the disk is full")
+
+    subprocess.run(["mount", "-o", "remount,size=60m", str(small_disk)], check=True)  # space freed
+    again = run_in_process(*grid, f"hydra.sweep.dir={job.parent}", output_dir=output_dir)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "job 0: resume (failed on a full disk: continues from last.ckpt)" in again.stdout
+    records = [read_metrics(run) for run in sorted(run_dirs(output_dir))]
+    assert [r["status"] for r in records] == ["completed"] * 3 and len(records[0]["resumed"]) == 1
+    assert "disk_full" not in records[0]
 
 
 def test_an_exceeded_quota_that_even_the_record_meets_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -176,7 +176,9 @@ def _out_of_space(full: OSError, cfg: DictConfig, run_dir: Path, record: dict[st
                     f"free, continue with: python -m glossary_exp resume={run_id(run_dir)}")
     else:
         message += "; no checkpoint was written yet: once space is free, run the command again"
-    record.update(status="failed", error=message, duration_s=record.get("duration_s", 0.0) + time.time() - started)
+    # disk_full: the run is not at fault, so a sweep run again continues it from last.ckpt (sweep/grid.py).
+    record.update(status="failed", error=message, disk_full=True,
+                  duration_s=record.get("duration_s", 0.0) + time.time() - started)
     try:
         write_json(run_dir / METRICS_FILE, record)
     except OSError as again:
@@ -200,7 +202,8 @@ def _continued_record(record: dict[str, Any], overrides: list[str]) -> dict[str,
     """The resumed run's record, kept whole: its overrides and metrics stay, the resume is appended."""
     resumes = [*record.get("resumed", []), {"at": time.strftime("%Y-%m-%d %H:%M:%S"), "command": overrides,
                                             "after": record.get("error")}]
-    return {**record, "status": "running", "error": None, "resumed": resumes}
+    kept = {key: value for key, value in record.items() if key != "disk_full"}  # the resume is its fix
+    return {**kept, "status": "running", "error": None, "resumed": resumes}
 
 
 def _error(err: BaseException) -> str:
