@@ -1,4 +1,7 @@
-"""What a killed writer, a damaged cache or a full disk leaves: cleared, rebuilt, or said in one line (docs/reliability.md)."""
+"""What a killed writer, a damaged cache or a full disk leaves: cleared, rebuilt, or said in one line.
+
+docs/reliability.md says what users see.
+"""
 
 from __future__ import annotations
 
@@ -226,7 +229,8 @@ def test_a_disk_full_before_the_run_starts_leaves_nothing(small_disk: Path) -> N
     assert not output_dir.exists() or not any(output_dir.rglob("*"))
 
     (small_disk / "filler").write_bytes(b"\0" * (12 * 2**20 - 100_000))  # room for Hydra's files, not a study
-    search = run_in_process("-m", "hparams_search=sine_cubic", output_dir=output_dir)  # SQLite: "database or disk is full"
+    # The study's SQLite file meets it: "database or disk is full", SQLite's own error.
+    search = run_in_process("-m", "hparams_search=sine_cubic", output_dir=output_dir)
     assert search.returncode == 1 and search.escaped is None and len(search.stderr.strip().splitlines()) == 1
     assert search.stderr.startswith(f"error: the disk is full (no space left on device) writing in {output_dir}/")
     assert not output_dir.exists() or not any(output_dir.rglob("*"))

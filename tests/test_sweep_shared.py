@@ -153,15 +153,16 @@ def test_a_missing_postgresql_driver_names_the_extra(monkeypatch: pytest.MonkeyP
 
 def test_a_password_in_a_storage_url_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     output_dir = tmp_path / "outputs"
-    done = run_in_process("-m", "hparams_search=sine_cubic",
-                          "hydra.sweeper.storage=postgresql://me:Sw0rdf1sh@127.0.0.1:5432/studies", output_dir=output_dir)
+    storage = "hydra.sweeper.storage=postgresql://me:Sw0rdf1sh@127.0.0.1:5432/studies"
+    done = run_in_process("-m", "hparams_search=sine_cubic", storage, output_dir=output_dir)
     assert done.returncode == 2 and done.escaped is None
     assert done.stderr.startswith("error: hydra.sweeper.storage=postgresql://me:***@127.0.0.1:5432/studies holds a "
                                   "password") and "PGPASSWORD or ~/.pgpass" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Sw0rdf1sh" not in done.stdout + done.stderr
     assert not output_dir.exists()
-    # As SQLAlchemy reads a URL: the password runs to the "@", a "/" in it included.
+    # A password with "/" or "@" typed as is: all of it hidden, never a piece.
     assert redact("postgresql+psycopg://me:pa/ss@db/x") == "postgresql+psycopg://me:***@db/x"
+    assert redact("postgresql://me:p@ss@db/x, as user@db") == "postgresql://me:***@db/x, as user@db"
 
 
 def test_a_password_in_a_url_from_a_yaml_file_is_refused_too(tmp_path: Path) -> None:

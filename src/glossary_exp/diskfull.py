@@ -2,9 +2,10 @@
 
 Writers report it in many shapes: ``torch.save`` as a RuntimeError from its zip writer whose
 cause is the ``OSError`` (ENOSPC), TensorBoard's writer thread as a bare ``OSError`` at the next
-flush, SQLite as its own error, Lightning wrapped in its own teardown. :func:`out_of_space` walks the chain of causes for
-errno ENOSPC or EDQUOT; :func:`explain` says what was being written, where, and how much space is
-left (a run adds its last checkpoint and how to continue). Imports only the standard library.
+flush, SQLite as its own error, Lightning wrapped in its own teardown. :func:`out_of_space` walks
+the chain of causes for errno ENOSPC or EDQUOT; :func:`explain` says what was being written, where,
+and how much space is left (a run adds its last checkpoint and how to continue). Imports only the
+standard library.
 """
 
 from __future__ import annotations
