@@ -160,6 +160,14 @@ def test_a_password_in_a_storage_url_is_refused_before_anything_is_written(tmp_p
                                   "password") and "PGPASSWORD or ~/.pgpass" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Sw0rdf1sh" not in done.stdout + done.stderr
     assert not output_dir.exists()
+    # From the environment, it would reach each job's overrides (a search's storage) or a run's config.yaml.
+    env = {"DB_URL": "postgresql://me:Sw0rdf1sh@127.0.0.1:5432/studies", "MIRROR": "https://me:Sw0rdf1sh@mirror/x"}
+    for command in (("-m", "hparams_search=sine_cubic", "hydra.sweeper.storage=${oc.env:DB_URL}"),
+                    ("experiment=linear_regression", "paths.dataset_mirror=${oc.env:MIRROR}")):
+        done = run_in_process(*command, output_dir=output_dir, env=env)
+        assert done.returncode == 2 and done.escaped is None and len(done.stderr.strip().splitlines()) == 1
+        assert "holds a password" in done.stderr and "Sw0rdf1sh" not in done.stdout + done.stderr
+        assert not output_dir.exists() or not any(output_dir.rglob("*"))
     # A password with "/" or "@" typed as is: all of it hidden, never a piece.
     assert redact("postgresql+psycopg://me:pa/ss@db/x") == "postgresql+psycopg://me:***@db/x"
     assert redact("postgresql://me:p@ss@db/x, as user@db") == "postgresql://me:***@db/x, as user@db"

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from glossary_exp.errors import ConfigError
 from glossary_exp.redact import has_password, redact
@@ -43,26 +44,31 @@ def check_overrides(args: Iterable[str]) -> None:
             raise refusal(key.lstrip("+~") if value else "an argument", value or arg)
 
 
-def check_config(cfg: DictConfig) -> None:
-    """Refuse a composed config with a password in any value as written (a YAML file's, an override's)."""
-    for key, value in _strings(cfg, ""):
+def check_config(cfg: DictConfig, resolve: bool = False) -> None:
+    """Refuse a config with a password in any value: as written (a YAML file's, an override's), or as resolved.
+
+    Resolved, because a run's ``config.yaml`` is written resolved: ``${oc.env:DB_URL}`` would put
+    the variable's password there.
+    """
+    try:
+        container = OmegaConf.to_container(cfg, resolve=resolve)
+    except OmegaConfBaseException:  # a value that does not resolve: the checks that follow say which
+        container = OmegaConf.to_container(cfg, resolve=False)
+    for key, value in _strings(container, ""):
         if has_password(value):
             raise refusal(key, value)
 
 
 def _strings(node: Any, prefix: str) -> Iterator[tuple[str, str]]:
-    """``(dotted key, value)`` of every string value, unresolved: what Hydra writes."""
-    if isinstance(node, DictConfig):
-        for key in node.keys():
-            # _get_node: the value as written, without resolving ${...} (a resolver may not work yet).
-            yield from _strings(node._get_node(key), f"{prefix}{key}" if not prefix else f"{prefix}.{key}")
-    elif isinstance(node, ListConfig):
-        for i in range(len(node)):
-            yield from _strings(node._get_node(i), f"{prefix}[{i}]")
-    else:
-        value = node._value() if node is not None else None
-        if isinstance(value, str):
-            yield prefix, value
+    """``(dotted key, value)`` of every string value in a plain container."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _strings(value, f"{prefix}[{i}]")
+    elif isinstance(node, str):
+        yield prefix, node
 
 
 class RefusePasswords(Callback):

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from glossary_exp import resume, signals
 from glossary_exp.atomic import write_atomically, write_text_atomically
 from glossary_exp.errors import ConfigError, UsageError, full_traceback
+from glossary_exp.passwords import check_config
 from glossary_exp.redact import redact
 from glossary_exp.diskfull import DiskFull, explain, out_of_space, quiet_in_threads
 from glossary_exp.rundir import (CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT, METRICS_FILE, discard_new_run, lock_run,
@@ -48,6 +49,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
     resuming = bool(cfg.resume)
     try:
         check_command_line(overrides)
+        check_config(cfg, resolve=True)  # config.yaml is written resolved: no ${oc.env:...} password into it
         resumed = resume.resolve(cfg, overrides) if resuming else None
         if resumed is not None:
             cfg, record = resumed.cfg, _continued_record(resumed.record, overrides)

@@ -27,7 +27,8 @@ from optuna.distributions import BaseDistribution
 
 from glossary_exp.sweep.share import jobs_at_once
 from glossary_exp.sweep.space import search_space
-from glossary_exp.redact import redact
+from glossary_exp.passwords import refusal
+from glossary_exp.redact import has_password, redact
 from glossary_exp.sweep.study import INTERRUPTED, check_storage, open_storage, storage_url
 from glossary_exp.sweep.trials import FINISHED, Heartbeat, claim, counted, fail_stale, fail_uncounted, foreign_running
 
@@ -47,6 +48,8 @@ class Search:
         self.params = {str(k): str(v) for k, v in (params or {}).items()}
         self.enqueue = [OmegaConf.to_container(p) if isinstance(p, DictConfig) else dict(p) for p in enqueue or []]
         if storage:
+            if has_password(storage):  # resolved (${oc.env:...}): each job's overrides would carry it into its files
+                raise refusal("hydra.sweeper.storage", storage)
             check_storage(storage_url(storage, "."))  # before the sweep starts: one line for a storage that cannot work
         self.lock = threading.Lock()  # the sampler and this process's view of the study: one worker at a time
         self.stopping = False
