@@ -119,7 +119,7 @@ def test_a_damaged_dataset_cache_is_decoded_again_never_read(tmp_path: Path, dam
         cache.write_bytes(bad)
         caplog.clear()
         again = splits()
-        assert all(torch.equal(a, b) for name in whole for a, b in zip(whole[name], again[name]))
+        assert all(torch.equal(a, b) for name in whole for a, b in zip(whole[name], again[name], strict=True))
         warned = [r.getMessage() for r in caplog.records if "is damaged or unreadable" in r.getMessage()]
         assert len(warned) <= 1 and "\n" not in "".join(warned)
         # Rebuilt whole; or, where the change is in bytes no record depends on (zip padding), read as it is.

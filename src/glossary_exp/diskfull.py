@@ -76,7 +76,8 @@ def explain(full: OSError, where: Path) -> str:
     """What happened writing what (``where`` when the error names no file), and the space left there."""
     target = Path(full.filename) if full.filename else None
     what = f"writing {target}" if target else f"writing in {where}"
-    return f"{REASONS[full.errno]} {what}: {free_space(target or where)}"
+    reason = REASONS.get(full.errno or errno.ENOSPC, REASONS[errno.ENOSPC])
+    return f"{reason} {what}: {free_space(target or where)}"
 
 
 def free_space(path: Path) -> str:

@@ -17,7 +17,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -25,12 +25,22 @@ from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp import resume, signals
 from glossary_exp.atomic import write_atomically, write_text_atomically
+from glossary_exp.diskfull import DiskFull, explain, out_of_space, quiet_in_threads
 from glossary_exp.errors import ConfigError, UsageError, full_traceback
 from glossary_exp.passwords import check_config
 from glossary_exp.redact import redact
-from glossary_exp.diskfull import DiskFull, explain, out_of_space, quiet_in_threads
-from glossary_exp.rundir import (CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT, METRICS_FILE, discard_new_run, lock_run,
-                                 read_metrics, run_id, unlock_run, write_json)
+from glossary_exp.rundir import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    LAST_CHECKPOINT,
+    METRICS_FILE,
+    discard_new_run,
+    lock_run,
+    read_metrics,
+    run_id,
+    unlock_run,
+    write_json,
+)
 from glossary_exp.validate import check_command_line, check_values
 
 if TYPE_CHECKING:
@@ -65,11 +75,11 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         return _refuse(err, run_dir, {**record, "duration_s": time.time() - started}, resuming)
     try:
         return _start(experiment, run_dir, record, resumed is not None, started)
-    except BaseException as err:  # noqa: BLE001 - only a full disk is handled here
+    except BaseException as err:  # only a full disk is handled here; the rest is raised again
         full = out_of_space(err)
         if full is None or full_traceback():
             raise
-        return _out_of_space(full, experiment.cfg, run_dir, record, started)
+        _out_of_space(full, experiment.cfg, run_dir, record, started)
     finally:
         unlock_run(run_dir)
 
@@ -170,10 +180,12 @@ def _report(err: BaseException, status: str) -> None:
     sys.exit(2)
 
 
-def _out_of_space(full: OSError, cfg: DictConfig, run_dir: Path, record: dict[str, Any], started: float) -> None:
+def _out_of_space(full: OSError, cfg: DictConfig, run_dir: Path, record: dict[str, Any], started: float) -> NoReturn:
     """A full disk or quota: one line saying what to do, the record saying failed; a sweep stops launching jobs."""
     message = explain(full, run_dir)
-    if resume.resumable(run_dir, cfg):
+    if cfg.task != "fit":
+        message += "; once space is free, run the command again"
+    elif resume.resumable(run_dir, cfg):
         message += (f"; the last whole checkpoint is {run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT}; once space is "
                     f"free, continue with: python -m glossary_exp resume={run_id(run_dir)}")
     else:

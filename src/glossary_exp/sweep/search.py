@@ -25,10 +25,10 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution
 
-from glossary_exp.sweep.share import jobs_at_once
-from glossary_exp.sweep.space import search_space
 from glossary_exp.passwords import refusal
 from glossary_exp.redact import has_password, redact
+from glossary_exp.sweep.share import jobs_at_once
+from glossary_exp.sweep.space import search_space
 from glossary_exp.sweep.study import INTERRUPTED, check_storage, open_storage, storage_url
 from glossary_exp.sweep.trials import FINISHED, Heartbeat, claim, counted, fail_stale, fail_uncounted, foreign_running
 

@@ -128,7 +128,7 @@ def _read_cache(path: Path, name: str) -> dict[str, Any] | None:
         data = torch.load(path, weights_only=True)
         if not isinstance(data, dict):
             raise ValueError(f"it holds a {type(data).__name__}, not the splits")
-    except Exception as err:  # truncated, damaged, from another torch: decode again
+    except Exception as err:  # noqa: BLE001 - truncated, damaged, from another torch: whatever it raises, decode again
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
         log.warning("%s: cache %s is damaged or unreadable (%s: %s); decoding again", name, path,
                     type(err).__name__, reason)
