@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -17,7 +19,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from conftest import QUIET, read_metrics
+from conftest import QUIET, read_metrics, run_in_process
+from glossary_exp.redact import redact
 from glossary_exp.sweep.study import INTERRUPTED, open_storage, storage_url
 
 # About a second per trial, so two processes that start together both get trials.
@@ -57,9 +60,12 @@ def test_two_search_processes_share_a_journal_file(tmp_path: Path) -> None:
     check_one_study(storage, run_two_searches(tmp_path, storage))
 
 
-@pytest.fixture
-def postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on 127.0.0.1 and a free port (its socket in its own temp dir); its URL."""
+@contextlib.contextmanager
+def postgres_server(password: str | None = None) -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 and a free port (its socket in its own temp dir); its URL.
+
+    With ``password``, TCP connections must give it (scram-sha-256); the URL never holds it.
+    """
     bindir = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
                   if shutil.which("pg_config") else "/usr/lib/postgresql/15/bin")
     if not (bindir / "initdb").is_file() or not (bindir / "pg_ctl").is_file():
@@ -75,8 +81,12 @@ def postgres() -> Iterator[str]:
         as_user = {"user": account.pw_uid, "group": account.pw_gid}
     root = Path(tempfile.mkdtemp(prefix="glossary_pg_"))
     (root / "sock").mkdir()
+    auth = ["--auth=trust"]
+    if password is not None:
+        (root / "pwfile").write_text(password + "\n")
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={root / 'pwfile'}"]
     if as_user:
-        for path in (root, root / "sock"):
+        for path in (root, root / "sock", *root.glob("pwfile")):
             os.chown(path, as_user["user"], as_user["group"])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -84,7 +94,7 @@ def postgres() -> Iterator[str]:
     data = root / "data"
     pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-w"]
     try:
-        subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "glossary", "--auth=trust", "-E", "UTF8"],
+        subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "glossary", *auth, "-E", "UTF8"],
                        check=True, capture_output=True, **as_user)
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root / 'sock'} -c fsync=off"
         subprocess.run([*pg_ctl, "-l", str(root / "server.log"), "-o", options, "start"], check=True,
@@ -94,6 +104,12 @@ def postgres() -> Iterator[str]:
         if (data / "postmaster.pid").exists():
             subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True, **as_user)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
 
 
 def test_two_search_processes_share_a_postgresql_study(tmp_path: Path, postgres: str) -> None:
@@ -133,3 +149,66 @@ def test_a_missing_postgresql_driver_names_the_extra(monkeypatch: pytest.MonkeyP
         check_storage(storage_url("postgresql://me:secret@db.example:5432/studies", "."))
     with pytest.raises(ConfigError, match=r"me:\*\*\*@"):  # the password is never shown
         check_storage(storage_url("postgresql://me:secret@db.example:5432/studies", "."))
+
+
+def test_a_password_in_a_storage_url_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    output_dir = tmp_path / "outputs"
+    storage = "hydra.sweeper.storage=postgresql://me:Sw0rdf1sh@127.0.0.1:5432/studies"
+    done = run_in_process("-m", "hparams_search=sine_cubic", storage, output_dir=output_dir)
+    assert done.returncode == 2 and done.escaped is None
+    assert done.stderr.startswith("error: hydra.sweeper.storage=postgresql://me:***@127.0.0.1:5432/studies holds a "
+                                  "password") and "PGPASSWORD or ~/.pgpass" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Sw0rdf1sh" not in done.stdout + done.stderr
+    assert not output_dir.exists()
+    # From the environment, it would reach each job's overrides (a search's storage) or a run's config.yaml.
+    env = {"DB_URL": "postgresql://me:Sw0rdf1sh@127.0.0.1:5432/studies", "MIRROR": "https://me:Sw0rdf1sh@mirror/x"}
+    for command in (("-m", "hparams_search=sine_cubic", "hydra.sweeper.storage=${oc.env:DB_URL}"),
+                    ("experiment=linear_regression", "paths.dataset_mirror=${oc.env:MIRROR}")):
+        done = run_in_process(*command, output_dir=output_dir, env=env)
+        assert done.returncode == 2 and done.escaped is None and len(done.stderr.strip().splitlines()) == 1
+        assert "holds a password" in done.stderr and "Sw0rdf1sh" not in done.stdout + done.stderr
+        assert not output_dir.exists() or not any(output_dir.rglob("*"))
+    # A password with "/" or "@" typed as is: all of it hidden, never a piece.
+    assert redact("postgresql+psycopg://me:pa/ss@db/x") == "postgresql+psycopg://me:***@db/x"
+    assert redact("postgresql://me:p@ss@db/x, as user@db") == "postgresql://me:***@db/x, as user@db"
+
+
+def test_a_password_in_a_url_from_a_yaml_file_is_refused_too(tmp_path: Path) -> None:
+    presets = tmp_path / "conf" / "hparams_search"
+    presets.mkdir(parents=True)
+    (presets / "leaky.yaml").write_text(
+        "# @package _global_\n"
+        "defaults: [{override /experiment: sine_cubic}, {override /hydra/sweeper: glossary_optuna}]\n"
+        "hydra: {sweeper: {storage: 'mysql://me:Sw0rdf1sh@db.example/studies', "
+        "params: {optimizer.lr: 'interval(1e-7, 1e-5)'}}}\n")
+    output_dir = tmp_path / "outputs"
+    done = run_in_process("--config-dir", str(tmp_path / "conf"), "-m", "hparams_search=leaky", output_dir=output_dir)
+    assert done.returncode == 2 and done.escaped is None
+    assert done.stderr.startswith("error: hydra.sweeper.storage=mysql://me:***@db.example/studies holds a password")
+    assert len(done.stderr.strip().splitlines()) == 1 and "Sw0rdf1sh" not in done.stdout + done.stderr
+    assert not output_dir.exists()
+
+
+def test_a_search_reaches_postgresql_with_pgpassword_and_the_password_is_in_no_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    password = "pw-" + secrets.token_hex(8)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    with postgres_server(password) as url:
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(url).close()  # the server does ask for it
+        output_dir = tmp_path / "outputs"
+        output_dir.mkdir()
+        done = subprocess.run(
+            [sys.executable, "-m", "glossary_exp", "-m", "hparams_search=sine_cubic", "data.steps=10",
+             "trainer.max_epochs=2", "hydra.sweeper.n_trials=2", f"hydra.sweeper.storage={url}",
+             f"paths.output_dir={output_dir}", *QUIET],
+            capture_output=True, text=True, env={**os.environ, "PGPASSWORD": password}, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        trials = optuna.load_study(study_name="search", storage=url.replace("postgresql://", "postgresql+psycopg://")
+                                   .replace("glossary@", f"glossary:{password}@")).trials
+        assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 2
+    assert password not in done.stdout + done.stderr
+    files = [path for path in output_dir.rglob("*") if path.is_file()]
+    assert len(files) > 10 and not [path for path in files if password.encode() in path.read_bytes()]

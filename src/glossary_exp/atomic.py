@@ -3,24 +3,31 @@
 ``os.replace`` is atomic only within one filesystem, so the temp file lives in the target's own
 directory (Lightning's default moves one in from the system temp directory: not atomic across
 filesystems, and a kill leaves it behind there, Lightning issue #19970). A temp file that a
-SIGKILL left behind carries its writer's PID in its name; :func:`remove_stale` clears those.
+SIGKILL left behind carries its writer's PID and host in its name; :func:`remove_stale` clears
+those whose writer is gone. The host, because a run directory on shared storage is written from
+compute nodes while a login node reads it (``summary``): a PID means nothing on another machine.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-# ".<target name>.<pid>.tmp", hidden from globs like "*.ckpt" and from TensorBoard.
-TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.tmp$")
+from glossary_exp.diskfull import with_target
+
+# ".<target name>.<pid>@<host>.tmp", hidden from globs like "*.ckpt" and from TensorBoard; without "@<host>"
+# (the name before hosts were added), from this host.
+TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)(?:@(?P<host>[^@]+))?\.tmp$")
+HOST = socket.gethostname().replace("/", "_") or "localhost"
 
 
 def temp_path(path: Path) -> Path:
     # Never named like an events file: TensorBoard reads every file whose name holds "tfevents".
-    return path.with_name(f".{path.name.replace('tfevents', 'tfev')}.{os.getpid()}.tmp")
+    return path.with_name(f".{path.name.replace('tfevents', 'tfev')}.{os.getpid()}@{HOST}.tmp")
 
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
@@ -33,8 +40,11 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], o
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as err:
         temp.unlink(missing_ok=True)
+        named = with_target(err, path)  # a full disk says which file it stopped
+        if named is not err:
+            raise named from err
         raise
     _fsync_directory(path.parent)  # the rename itself survives a power cut
 
@@ -57,11 +67,11 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def remove_stale(directory: Path) -> list[Path]:
-    """Delete temp files under ``directory`` whose writing process is gone (killed mid-write); returns them."""
+    """Delete temp files under ``directory`` whose writer on this host is gone (killed mid-write); returns them."""
     removed = []
-    for temp in directory.rglob(".*.tmp"):
+    for temp in Path(directory).rglob(".*.tmp"):
         match = TEMP_NAME.match(temp.name)
-        if match and not _alive(int(match["pid"])):
+        if match and match["host"] in (None, HOST) and not _alive(int(match["pid"])):
             temp.unlink(missing_ok=True)
             removed.append(temp)
     return removed

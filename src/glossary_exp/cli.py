@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -13,8 +14,12 @@ from omegaconf import DictConfig
 
 import glossary_exp.conf  # noqa: F401 - the schema and resolvers, also in launcher workers that unpickle hydra_main
 from glossary_exp import signals
-from glossary_exp.errors import TRACEBACK_ENV, full_traceback, printable
-from glossary_exp.rundir import renew_stamp
+from glossary_exp.diskfull import DiskFull, out_of_space
+from glossary_exp.diskfull import explain as disk_full
+from glossary_exp.errors import TRACEBACK_ENV, UsageError, full_traceback, printable
+from glossary_exp.passwords import check_overrides
+from glossary_exp.redact import redact
+from glossary_exp.rundir import discard_new_run, named_here, renew_stamp
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -87,6 +92,11 @@ def _main(args: list[str]) -> int:
         from glossary_exp.sweep.summary import main as summary_main
 
         return summary_main(args[1:])
+    try:
+        check_overrides(args)  # before Hydra writes them all into the run's files
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     sys.argv[1:] = _info_first(args)
     if {"--info", "--cfg", "--shell-completion"} & set(_modes(args)):
         # Hydra prints these through logging, which reports a closed pipe (| head) once per line.
@@ -101,6 +111,9 @@ def _main(args: list[str]) -> int:
             hydra_main()
         except KeyboardInterrupt:
             return signals.exit_status()
+        except DiskFull as err:  # a sweep's job met a full disk: its line is in the job's log, and here
+            print(f"error: {err}; the sweep stopped launching jobs", file=sys.stderr)
+            return 1
         except SystemExit as exit_:
             return exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
         except BrokenPipeError:
@@ -108,9 +121,17 @@ def _main(args: list[str]) -> int:
         except Exception as err:
             from glossary_exp.composition import explain
 
+            full = out_of_space(err)
+            if full is not None and not full_traceback():  # before any run could handle it: Hydra's own files
+                named = named_here()
+                print(f"error: {disk_full(full, named[-1] if named else Path.cwd())}; once space is free, run the "
+                      "command again", file=sys.stderr)
+                for directory in named:
+                    discard_new_run(directory)  # half-written .hydra files, where this command created the directory
+                return 1
             message = None if full_traceback() else explain(err)
             if message is None:
                 raise
-            print(f"error: {printable(message)}", file=sys.stderr)
+            print(f"error: {printable(redact(message))}", file=sys.stderr)
             return 2
     return 0

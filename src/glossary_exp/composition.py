@@ -7,8 +7,6 @@ returns None for anything that is not a usage error (a bug keeps its traceback).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from hydra.errors import (
     ConfigCompositionException,
     InstantiationException,
@@ -17,20 +15,12 @@ from hydra.errors import (
 )
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
-from glossary_exp.errors import UsageError, listing, nearest
+from glossary_exp.errors import UsageError, causes, listing, nearest
 
 # Groups whose keys are checked against what they build, where +key=value adds a key the YAML lacks.
 OPEN_GROUPS = ("model", "data", "optimizer", "scheduler", "trainer")
 # Optional extras: what a missing one looks like to Hydra, and the extra that provides it.
 EXTRAS = {"joblib": "parallel", "ray": "ray", "submitit": "slurm", "optuna": "optuna"}
-
-
-def causes(err: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    while err is not None and id(err) not in seen:
-        seen.add(id(err))
-        yield err
-        err = err.__cause__ or err.__context__  # type: ignore[assignment]
 
 
 def explain(err: BaseException) -> str | None:

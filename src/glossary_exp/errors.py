@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 
 class UsageError(Exception):
@@ -31,6 +31,15 @@ class CheckpointError(UsageError):
 
 class NonFiniteLossError(UsageError, RuntimeError):
     """The training loss became NaN or infinite."""
+
+
+def causes(err: BaseException) -> Iterator[BaseException]:
+    """``err``, then what it was raised from or while handling, and so on (each once)."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        yield err
+        err = err.__cause__ or err.__context__  # type: ignore[assignment]
 
 
 def nearest(word: str, choices: Iterable[str], prefix: str = "") -> str:

@@ -11,7 +11,10 @@ import re
 
 MASK = "***"
 # user:password@ in any scheme://... URL, wherever it stands in a longer text (an override, a command line).
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)(?P<password>[^@/\s]+)(?P<tail>@)")
+# The password runs to the last "@" of the word, "/" and "@" included: too much masked rather than a
+# piece of a password shown ("me:p@ss@host" hides "p@ss").
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)(?P<password>\S+)(?P<tail>@)"
+                           r"(?=[^@\s]*(?:\s|$))")
 # Names of variables that hold credentials (AWS_SECRET_ACCESS_KEY, WANDB_API_KEY, HF_TOKEN, PGPASSWORD...).
 _SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.IGNORECASE)
 

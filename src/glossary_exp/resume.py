@@ -7,17 +7,21 @@ completed run (start a new run from its weights instead: ``ckpt_path=<run>/check
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from glossary_exp.atomic import remove_stale
 from glossary_exp.errors import ConfigError
 from glossary_exp.rundir import CHECKPOINT_DIR, LAST_CHECKPOINT, find_run, read_config, read_metrics
 from glossary_exp.schema import Settings
 
 # Settings a resume takes from its own command line; the run's saved config keeps everything else.
+log = logging.getLogger("glossary_exp")
+
 RESUME_SETTINGS = ("resume", "paths.output_dir", "paths.data_dir", "paths.dataset_mirror", "callbacks.progress_bar",
                    "callbacks.progress_refresh_rate", "print_config", "trust_checkpoint")
 
@@ -42,6 +46,7 @@ def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
     run = find_run(command.paths.output_dir, ref)
     if run is None:
         raise ConfigError(f"{label}: not a run directory or the id of one run under {command.paths.output_dir}")
+    clear_stale(run)  # a resume refused below would otherwise leave them for good
     record = read_metrics(run) or {}
     saved = OmegaConf.merge(OmegaConf.structured(Settings), read_config(run, label))
     weights = run / CHECKPOINT_DIR / LAST_CHECKPOINT
@@ -62,6 +67,13 @@ def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
         OmegaConf.update(saved, key, OmegaConf.select(command, key), merge=False)
     saved.resume = str(run)
     return Resumed(ref, run, saved, weights, record)  # type: ignore[arg-type]  # merged into a DictConfig schema
+
+
+def clear_stale(run: Path) -> None:
+    """Remove the partial files a killed writer left in ``run`` (a SIGKILL mid-checkpoint), saying so."""
+    removed = remove_stale(run)
+    if removed:
+        log.info("removed %d partial file(s) an earlier kill left: %s", len(removed), ", ".join(map(str, removed)))
 
 
 def resumable(run: Path, cfg: Any) -> bool:

@@ -17,18 +17,32 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp import resume, signals
-from glossary_exp.atomic import remove_stale, write_atomically, write_text_atomically
+from glossary_exp.atomic import write_atomically, write_text_atomically
+from glossary_exp.diskfull import DiskFull, explain, out_of_space, quiet_in_threads
 from glossary_exp.errors import ConfigError, UsageError, full_traceback, printable
+from glossary_exp.passwords import check_config
 from glossary_exp.provenance import record as provenance
 from glossary_exp.provenance.record import Collector
-from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
+from glossary_exp.redact import redact
+from glossary_exp.rundir import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    LAST_CHECKPOINT,
+    METRICS_FILE,
+    discard_new_run,
+    lock_run,
+    read_metrics,
+    run_id,
+    unlock_run,
+    write_json,
+)
 from glossary_exp.runs.reproduce import notice, reproduction_config, verdict
 from glossary_exp.validate import check_command_line, check_values
 
@@ -51,6 +65,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         if cfg.reproduce:
             cfg, source = reproduction_config(cfg, overrides)
             record["reproduces"] = str(source)
+        check_config(cfg, resolve=True)  # config.yaml is written resolved: no ${oc.env:...} password into it
         resumed = resume.resolve(cfg, overrides) if resuming else None
         if resumed is not None:
             cfg, record = resumed.cfg, _continued_record(resumed.record, overrides)
@@ -68,6 +83,11 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         return None
     try:
         return _start(experiment, run_dir, record, resumed is not None, started, collector)
+    except BaseException as err:  # only a full disk is handled here; the rest is raised again
+        full = out_of_space(err)
+        if full is None or full_traceback():
+            raise
+        _out_of_space(full, experiment.cfg, run_dir, record, started)
     finally:
         unlock_run(run_dir)
 
@@ -78,11 +98,9 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
     from glossary_exp.report import print_config_tree, print_final, print_resume_hint
 
     cfg = experiment.cfg
-    if resumed:
-        removed = remove_stale(run_dir)  # what a kill mid-write left behind
-        if removed:
-            log.info("removed %d partial file(s) an earlier kill left: %s", len(removed), ", ".join(map(str, removed)))
-    else:
+    quiet_in_threads()  # TensorBoard's writer thread would print a traceback before the run's one line
+    resume.clear_stale(run_dir)  # what a kill mid-write left: a resume's, a sweep job's run again in its directory
+    if not resumed:
         write_text_atomically(run_dir / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
     _record_provenance(experiment, run_dir, record, collector.result(), started, resumed)
     record["seed"], record["monitor"] = cfg.seed, list(experiment.monitor)
@@ -96,6 +114,8 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
         metrics = execute(experiment, run_dir)
     except BaseException as err:  # every ending is recorded, then handled below
         interrupted = isinstance(err, (KeyboardInterrupt, SystemExit))
+        if not interrupted and out_of_space(err) is not None:
+            raise  # recorded by run(), the one place a full disk is handled, wherever it was met
         status = "pruned" if type(err).__name__ == "TrialPruned" else "interrupted" if interrupted else "failed"
         record.update(status=status, error=signals.describe() if interrupted else _error(err),
                       duration_s=earlier + time.time() - started)
@@ -208,6 +228,34 @@ def _report(err: BaseException, status: str) -> None:
     sys.exit(2)
 
 
+def _out_of_space(full: OSError, cfg: DictConfig, run_dir: Path, record: dict[str, Any], started: float) -> NoReturn:
+    """A full disk or quota: one line saying what to do, the record saying failed; a sweep stops launching jobs."""
+    message = explain(full, run_dir)
+    if cfg.task != "fit":
+        message += "; once space is free, run the command again"
+    elif resume.resumable(run_dir, cfg):
+        message += (f"; the last whole checkpoint is {run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT}; once space is "
+                    f"free, continue with: python -m glossary_exp resume={run_id(run_dir)}")
+    else:
+        message += "; no checkpoint was written yet: once space is free, run the command again"
+    # disk_full: the run is not at fault, so a sweep run again continues it from last.ckpt (sweep/grid.py).
+    record.update(status="failed", error=message, disk_full=True,
+                  duration_s=record.get("duration_s", 0.0) + time.time() - started)
+    try:
+        write_json(run_dir / METRICS_FILE, record)
+    except OSError as again:
+        if out_of_space(again) is None:
+            raise
+        status = (read_metrics(run_dir) or {}).get("status")
+        message += f"; the record ({METRICS_FILE}) could not be written either" + (
+            f" and still says {status}" if status else ", and there is none")
+    if _in_sweep():
+        log.error("job failed: %s", message)
+        raise DiskFull(message)
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
 def _in_sweep() -> bool:
     return HydraConfig.get().mode == RunMode.MULTIRUN
 
@@ -216,11 +264,12 @@ def _continued_record(record: dict[str, Any], overrides: list[str]) -> dict[str,
     """The resumed run's record, kept whole: its overrides and metrics stay, the resume is appended."""
     resumes = [*record.get("resumed", []), {"at": time.strftime("%Y-%m-%d %H:%M:%S"), "command": overrides,
                                             "after": record.get("error")}]
-    return {**record, "status": "running", "error": None, "resumed": resumes}
+    kept = {key: value for key, value in record.items() if key != "disk_full"}  # the resume is its fix
+    return {**kept, "status": "running", "error": None, "resumed": resumes}
 
 
 def _error(err: BaseException) -> str:
-    return f"{type(err).__name__}: {err}"
+    return redact(f"{type(err).__name__}: {err}")  # a URL in an error keeps its password out of the record
 
 
 def _numbers(metrics: dict[str, Any]) -> dict[str, float]:

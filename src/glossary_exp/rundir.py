@@ -92,6 +92,11 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
+def named_here() -> list[Path]:
+    """The run and sweep directories this command named, in order (the last: the one it was making)."""
+    return [Path(path) for path in _existed_above]
+
+
 def discard_new_run(run: Path) -> bool:
     """Remove a run or sweep directory this process created, and the parents made with it; False if not ours."""
     run = Path(os.path.abspath(run))

@@ -89,13 +89,21 @@ class SweepCallback(Callback):
 
     def _summarize(self, interrupted: bool) -> list[dict[str, Any]]:
         """Print and write the summary; the jobs' rows it was made from."""
+        from glossary_exp.diskfull import explain, out_of_space
         from glossary_exp.sweep.summary import job_rows, summarize
 
         if self.sweep_dir is None or not self.sweep_dir.is_dir():
             return []
         rows = job_rows(self.sweep_dir)
         note = "the sweep was interrupted" if interrupted else None
-        print(summarize(self.sweep_dir, note=note, rows=rows), flush=True)
+        try:
+            print(summarize(self.sweep_dir, note=note, rows=rows), flush=True)
+        except OSError as err:  # a full disk: the jobs' records are there; the summary can be made again later
+            full = out_of_space(err)
+            if full is None:
+                raise
+            print(f"error: the sweep's summary was not written, {explain(full, self.sweep_dir)}; once space is "
+                  f"free: python -m glossary_exp summary {self.sweep_dir}", file=sys.stderr, flush=True)
         return rows
 
     def __getstate__(self) -> dict[str, Any]:

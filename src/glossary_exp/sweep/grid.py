@@ -101,6 +101,8 @@ def decide(job_cfg: DictConfig, sweep_dir: Path, num: int, overrides: list[str])
         return job(SKIP, "completed")
     if status in ("interrupted", "running") and resumable(run_dir, OmegaConf.load(run_dir / CONFIG_FILE)):
         return job(RESUME, f"{'its process died' if status == 'running' else 'interrupted'}: continues from last.ckpt")
+    if status == "failed" and record.get("disk_full") and resumable(run_dir, OmegaConf.load(run_dir / CONFIG_FILE)):
+        return job(RESUME, "failed on a full disk: continues from last.ckpt")
     return job(RUN, f"{status}: started again")
 
 

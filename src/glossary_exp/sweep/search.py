@@ -25,9 +25,11 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution
 
+from glossary_exp.passwords import refusal
+from glossary_exp.redact import has_password, redact
 from glossary_exp.sweep.share import jobs_at_once
 from glossary_exp.sweep.space import search_space
-from glossary_exp.sweep.study import INTERRUPTED, check_storage, open_storage, shown, storage_url
+from glossary_exp.sweep.study import INTERRUPTED, check_storage, open_storage, storage_url
 from glossary_exp.sweep.trials import FINISHED, Heartbeat, claim, counted, fail_stale, fail_uncounted, foreign_running
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ class Search:
             cast(dict[str, Any], OmegaConf.to_container(p)) if isinstance(p, DictConfig) else dict(p)
             for p in enqueue or []]
         if storage:
+            if has_password(storage):  # resolved (${oc.env:...}): each job's overrides would carry it into its files
+                raise refusal("hydra.sweeper.storage", storage)
             check_storage(storage_url(storage, "."))  # before the sweep starts: one line for a storage that cannot work
         self.lock = threading.Lock()  # the sampler and this process's view of the study: one worker at a time
         self.stopping = False
@@ -81,7 +85,7 @@ class Search:
                         "choose e.g. hydra/launcher=parallel to run trials at once", workers)
             workers = 1
         log.info("Optuna study '%s' in %s: %d of %d trials, objective %s (%s), %d worker(s)",
-                 self.study_name, shown(url), done, self.n_trials, self.objective, self.direction, workers)
+                 self.study_name, redact(url), done, self.n_trials, self.objective, self.direction, workers)
         self.heartbeat = Heartbeat(self.heartbeat_interval)
         returns: list[list[JobReturn]] = []
         try:

@@ -8,12 +8,12 @@ whose locks work); an SQLAlchemy URL such as ``postgresql://user@host:5432/db`` 
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glossary_exp.errors import ConfigError
+from glossary_exp.redact import redact
 from glossary_exp.sweep.settings import SEARCH_TARGET
 
 if TYPE_CHECKING:
@@ -43,11 +43,6 @@ def storage_url(storage: str | None, sweep_dir: str | Path) -> str:
     return storage
 
 
-def shown(url: str) -> str:
-    """``url`` without its password, for messages."""
-    return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
-
-
 def check_storage(url: str) -> None:
     """Raise a one-line ConfigError for a storage that cannot work: an unknown kind or a missing driver."""
     scheme = url.split(":", 1)[0]
@@ -55,7 +50,7 @@ def check_storage(url: str) -> None:
     if scheme == "journal":
         return
     if dialect not in ("sqlite", *DRIVERS) or "://" not in url:
-        raise ConfigError(f"hydra.sweeper.storage={shown(url)}: not a storage this search knows; {USE}")
+        raise ConfigError(f"hydra.sweeper.storage={redact(url)}: not a storage this search knows; {USE}")
     if dialect in DRIVERS:
         from sqlalchemy.engine import make_url
 
@@ -64,7 +59,7 @@ def check_storage(url: str) -> None:
         except ImportError as err:
             driver, extra = DRIVERS[dialect]
             how = f"pip install 'glossary-exp[{extra}]'" if extra else f"install {driver}"
-            raise ConfigError(f"hydra.sweeper.storage={shown(url)} needs {driver}, which is not installed "
+            raise ConfigError(f"hydra.sweeper.storage={redact(url)} needs {driver}, which is not installed "
                               f"({err}): {how}") from None
 
 

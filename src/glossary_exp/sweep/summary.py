@@ -12,13 +12,15 @@ import argparse
 import csv
 import io
 import math
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
-from glossary_exp.atomic import write_text_atomically
+from glossary_exp.atomic import remove_stale, write_text_atomically
+from glossary_exp.diskfull import explain, out_of_space
 from glossary_exp.provenance.record import code_label
 from glossary_exp.rundir import METRICS_FILE, held, read_metrics
 from glossary_exp.sweep.stats import group_stats, repeated, sort_groups
@@ -179,5 +181,15 @@ def main(argv: list[str]) -> int:
     if not args.sweep_dir.is_dir():
         parser.error(f"{args.sweep_dir} is not a directory")
     by = [k.strip() for k in args.by.split(",") if k.strip()] if args.by else None
-    print(summarize(args.sweep_dir, args.objective, args.direction, by=by))
+    removed = remove_stale(args.sweep_dir)  # a summary or job killed mid-write; never a live writer's
+    if removed:
+        print(f"removed {len(removed)} partial file(s) a killed writer left: {', '.join(map(str, removed))}")
+    try:
+        print(summarize(args.sweep_dir, args.objective, args.direction, by=by))
+    except OSError as err:
+        full = out_of_space(err)
+        if full is None:
+            raise
+        print(f"error: {explain(full, args.sweep_dir)}; once space is free, run the command again", file=sys.stderr)
+        return 1
     return 0

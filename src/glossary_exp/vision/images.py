@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import torch
 
 from glossary_exp.atomic import write_atomically
 from glossary_exp.data.tensors import Split, SplitTensorDataModule
+from glossary_exp.diskfull import out_of_space
 from glossary_exp.errors import ConfigError
 from glossary_exp.vision.transforms import BatchTransform
 
@@ -90,16 +92,14 @@ def cached(cache_dir: Path | None, name: str, key: str, decode: Callable[[], dic
     """``decode()``, stored under ``cache_dir`` the first time and read back afterwards.
 
     ``cache_dir`` None: no cache. A cache that cannot be written (read-only disk) only
-    costs the next run the decode again; one that cannot be read is decoded again.
+    costs the next run the decode again; one that is truncated, damaged or unreadable is decoded
+    again and rewritten.
     """
     path = cache_dir / f"{name}-{key}.pt" if cache_dir is not None else None
     if path is not None and path.is_file():
-        try:
-            data = torch.load(path, weights_only=True)
-            log.info("%s: read decoded tensors from cache %s", name, path)
+        data = _read_cache(path, name)
+        if data is not None:
             return data
-        except Exception as err:  # noqa: BLE001 - truncated or from another torch: decode again
-            log.warning("%s: cache %s is unreadable (%s); decoding again", name, path, err)
     data = decode()
     if path is not None:
         try:
@@ -107,5 +107,31 @@ def cached(cache_dir: Path | None, name: str, key: str, decode: Callable[[], dic
             write_atomically(path, lambda file: torch.save(data, file))  # a concurrent run never reads half a file
             log.info("%s: decoded tensors cached in %s", name, path)
         except OSError as err:
+            if out_of_space(err) is not None:
+                raise  # the run would meet the full disk again at its first checkpoint: said once, by the run
             log.warning("%s: could not write cache %s (%s)", name, path, err)
+    return data
+
+
+def _read_cache(path: Path, name: str) -> dict[str, Any] | None:
+    """The tensors cached in ``path``, or None (one warning) when the file is not whole.
+
+    torch's reader notices a truncated file but not a changed byte inside a tensor: it would
+    train on damaged images. Every record of torch's zip holds a CRC-32 of its bytes, so the
+    archive's own check (``testzip``, about a second per GB) finds any such change first.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+        if damaged is not None:
+            raise ValueError(f"{damaged} does not match its checksum")
+        data = torch.load(path, weights_only=True)
+        if not isinstance(data, dict):
+            raise ValueError(f"it holds a {type(data).__name__}, not the splits")
+    except Exception as err:  # noqa: BLE001 - truncated, damaged, from another torch: whatever it raises, decode again
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        log.warning("%s: cache %s is damaged or unreadable (%s: %s); decoding again", name, path,
+                    type(err).__name__, reason)
+        return None
+    log.info("%s: read decoded tensors from cache %s", name, path)
     return data
