@@ -15,7 +15,8 @@ from glossary_exp.provenance.git import checkout_state
 from glossary_exp.sweep.table import job_table
 
 FAST = ("experiment=quadratic_gd", "trainer.max_epochs=1")
-SECRETS = ("sekrit-token-1234", "sekrit-pw-5678")
+SECRETS = ("sekrit-token-1234", "sekrit-pw-5678", "sekrit-pass-9", "sekrit-pwd-10", "sekrit-query-11",
+           "sekrit-ssh-12")
 
 
 def git(repo: Path, *args: str) -> str:
@@ -38,13 +39,18 @@ def make_repo(repo: Path) -> None:
 
 
 def every_file_text(root: Path) -> str:
-    return "".join(p.read_bytes().decode(errors="replace") for p in root.rglob("*") if p.is_file())
+    """Every file's text but glossary_exp's own patch: in a checkout with this very file changed, it quotes SECRETS."""
+    return "".join(p.read_bytes().decode(errors="replace") for p in root.rglob("*")
+                   if p.is_file() and p.name != "glossary-exp.patch")
 
 
 def test_a_run_in_a_repository_records_its_commit_patch_machine_and_command_and_no_secret(tmp_path: Path) -> None:
     repo = tmp_path / "work"
     make_repo(repo)
     env = {"MY_API_TOKEN": SECRETS[0], "GLOSSARY_EXP_TRACKING_URI": f"https://me:{SECRETS[1]}@127.0.0.1:9/x",
+           "SLURM_JOB_PASS": SECRETS[2], "GLOSSARY_EXP_PWD": SECRETS[3],
+           "GLOSSARY_EXP_URL": f"https://127.0.0.1/x?token={SECRETS[4]}&a=1",
+           "GLOSSARY_EXP_SSH": f"me:{SECRETS[5]}@node1",
            "SLURM_JOB_ID": "4242", "CUDA_VISIBLE_DEVICES": ""}
     result = run_cli(*FAST, "seed=3", output_dir=repo / "outputs", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -69,6 +75,8 @@ def test_a_run_in_a_repository_records_its_commit_patch_machine_and_command_and_
     variables = prov["invocation"]["variables"]
     assert variables["SLURM_JOB_ID"] == "4242" and "CUDA_VISIBLE_DEVICES" in variables
     assert variables["GLOSSARY_EXP_TRACKING_URI"] == "https://me:***@127.0.0.1:9/x" and "MY_API_TOKEN" not in variables
+    assert variables["GLOSSARY_EXP_URL"] == "https://127.0.0.1/x?token=***&a=1"
+    assert variables["GLOSSARY_EXP_SSH"] == "me:***@node1" and "SLURM_JOB_PASS" not in variables
     record = read_metrics(run)
     assert record["commit"] == code["commit"] and record["dirty"] is True and record["task"] == "fit"
     assert record["name"] == "quadratic_gd" and record["started"].startswith(time.strftime("%Y-"))
