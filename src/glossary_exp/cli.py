@@ -15,6 +15,7 @@ import glossary_exp.conf  # noqa: F401 - the schema and resolvers, also in launc
 from glossary_exp import signals
 from glossary_exp.errors import TRACEBACK_ENV, full_traceback
 from glossary_exp.rundir import renew_stamp
+from glossary_exp.sweep import dry_run
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -87,6 +88,22 @@ def _main(args: list[str]) -> int:
         from glossary_exp.sweep.summary import main as summary_main
 
         return summary_main(args[1:])
+    if dry_run.FLAG in args:
+        if _modes(args) != ["--multirun"]:
+            print(f"error: {dry_run.FLAG} shows what a multirun would launch; give it with -m (--multirun)",
+                  file=sys.stderr)
+            return 2
+        args = [a for a in args if a != dry_run.FLAG]
+        os.environ[dry_run.DRY_RUN_ENV] = "1"
+        try:
+            return _hydra(args)
+        finally:
+            os.environ.pop(dry_run.DRY_RUN_ENV, None)
+    return _hydra(args)
+
+
+def _hydra(args: list[str]) -> int:
+    """The Hydra app on ``args``: our errors as one line, Ctrl-C as 128 + the signal."""
     sys.argv[1:] = _info_first(args)
     if {"--info", "--cfg", "--shell-completion"} & set(_modes(args)):
         # Hydra prints these through logging, which reports a closed pipe (| head) once per line.

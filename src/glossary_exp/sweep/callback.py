@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from glossary_exp.provenance.record import PATCH_DIR, PROVENANCE_FILE
 from glossary_exp import rundir
 from glossary_exp.rundir import discard_new_run
+from glossary_exp.sweep import dry_run
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ class SweepCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from glossary_exp.provenance.record import collect, write
 
+        if dry_run.requested():  # the sweeper prints the plan; nothing is written
+            return
         self.sweep_dir = Path(config.hydra.sweep.dir)
         atexit.register(self._summarize_at_exit)
         # A sweep continued in its directory keeps the first command's record and adds its own beside it.
@@ -43,6 +46,8 @@ class SweepCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         atexit.unregister(self._summarize_at_exit)
+        if dry_run.requested():
+            return
         rows = self._summarize(interrupted=False)
         self._exit_if_jobs_failed(config, rows)
 

@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from glossary_exp.resume import RESUME_SETTINGS, resumable
 from glossary_exp.rundir import CONFIG_FILE, held, read_metrics
+from glossary_exp.sweep import dry_run
 
 log = logging.getLogger(__name__)
 SKIP, RESUME, RUN, BUSY = "skip", "resume", "run", "busy"
@@ -50,10 +51,13 @@ def run_grid(sweeper: BasicSweeper, arguments: list[str]) -> list[Sequence[JobRe
     parsed = OverridesParser.create(config_loader=context.config_loader).parse_overrides(params)
     grid = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
     sweep_dir = Path(config.hydra.sweep.dir)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(config, sweep_dir / "multirun.yaml")
     jobs = [decide(context.config_loader.load_sweep_config(config, list(o)), sweep_dir, n, list(o))
             for n, o in enumerate(grid)]
+    if dry_run.requested():
+        print(dry_run.grid_plan(jobs, sweep_dir, config.hydra), flush=True)
+        return []
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(config, sweep_dir / "multirun.yaml")
     todo = [job for job in jobs if job.action in (RUN, RESUME)]
     skipped = [job for job in jobs if job.action == SKIP]
     if len(todo) < len(jobs):
@@ -95,7 +99,9 @@ def decide(job_cfg: DictConfig, sweep_dir: Path, num: int, overrides: list[str])
         return job(RUN, "its directory holds other overrides: started again")
     if status == "running" and held(run_dir):
         return job(BUSY, "another process is running it")
-    if not (run_dir / CONFIG_FILE).is_file() or not same_config(job_cfg, OmegaConf.load(run_dir / CONFIG_FILE)):
+    if not (run_dir / CONFIG_FILE).is_file():  # refused before it started, or killed before it saved its config
+        return job(RUN, f"{status}, before it saved its config: started again")
+    if not same_config(job_cfg, OmegaConf.load(run_dir / CONFIG_FILE)):
         return job(RUN, f"{status}, but its config differs from the sweep's now: started again")
     if status == "completed":
         return job(SKIP, "completed")
