@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from glossary_exp.provenance.record import PATCH_DIR, PROVENANCE_FILE
 from glossary_exp import rundir
 from glossary_exp.rundir import discard_new_run
 from glossary_exp.sweep import dry_run
+from glossary_exp.sweep.grid import continue_command
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,15 @@ class SweepCallback(Callback):
         write(directory, collect(exclude=(Path(config.paths.output_dir), Path(config.paths.data_dir))))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from glossary_exp.sweep.summary import job_rows
+
         atexit.unregister(self._summarize_at_exit)
-        if dry_run.requested():
+        if dry_run.requested() or self.sweep_dir is None or not self.sweep_dir.is_dir():
             return
-        rows = self._summarize(interrupted=False)
+        rows = job_rows(self.sweep_dir)
+        stopped = config.hydra.sweeper.get("stop_on_failure") and any(row["status"] == "failed" for row in rows)
+        self._summarize(note="stopped at its first failure (hydra.sweeper.stop_on_failure)" if stopped else None,
+                        rows=rows)
         self._exit_if_jobs_failed(config, rows)
 
     @staticmethod
@@ -86,22 +91,15 @@ class SweepCallback(Callback):
             if {p.name for p in self.sweep_dir.iterdir()} <= {"multirun.yaml", PROVENANCE_FILE, PATCH_DIR}:
                 discard_new_run(self.sweep_dir)  # only if this command created it
             return
-        self._summarize(interrupted=True)
-        if self.sweep_dir is not None:
-            again = [a for a in sys.argv[1:] if not a.startswith("hydra.sweep.dir=")]
-            print(f"Continue it with: python -m glossary_exp {shlex.join(again)} hydra.sweep.dir={self.sweep_dir}",
-                  flush=True)
+        self._summarize(note="the sweep was interrupted")
+        print(continue_command(self.sweep_dir), flush=True)
 
-    def _summarize(self, interrupted: bool) -> list[dict[str, Any]]:
-        """Print and write the summary; the jobs' rows it was made from."""
-        from glossary_exp.sweep.summary import job_rows, summarize
+    def _summarize(self, note: str | None, rows: list[dict[str, Any]] | None = None) -> None:
+        """Print and write the summary (``note`` after its counts) from ``rows``, else from the job directories."""
+        from glossary_exp.sweep.summary import summarize
 
-        if self.sweep_dir is None or not self.sweep_dir.is_dir():
-            return []
-        rows = job_rows(self.sweep_dir)
-        note = "the sweep was interrupted" if interrupted else None
-        print(summarize(self.sweep_dir, note=note, rows=rows), flush=True)
-        return rows
+        if self.sweep_dir is not None and self.sweep_dir.is_dir():
+            print(summarize(self.sweep_dir, note=note, rows=rows), flush=True)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"sweep_dir": None}  # workers (joblib, Ray) run jobs; only the sweeping process summarizes

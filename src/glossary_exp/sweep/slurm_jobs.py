@@ -20,18 +20,20 @@ import os
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides, run_job, setup_globals
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from glossary_exp import signals
 from glossary_exp.resume import override_key
 from glossary_exp.rundir import METRICS_FILE, read_metrics, write_json
-from glossary_exp.sweep.grid import RESUME, RUN, SKIP, decide, job_dir
-from glossary_exp.sweep.slurm import check_request, collected, install_squeue_watcher, sbatch_parameters, track
+from glossary_exp.sweep.grid import RESUME, RUN, SKIP, decide, failed, job_dir
+from glossary_exp.sweep.slurm import (cancel_unfinished, check_request, collected, install_squeue_watcher,
+                                      sbatch_parameters, track)
 from glossary_exp.validate import ABOVE_0, AT_LEAST_0, AT_LEAST_1
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 LIMITS = {"cpus_per_task": AT_LEAST_1, "tasks_per_node": AT_LEAST_1, "nodes": AT_LEAST_1, "timeout_min": AT_LEAST_1,
           "jobs_per_task": AT_LEAST_1, "array_parallelism": AT_LEAST_1, "gpus_per_node": AT_LEAST_0,
           "max_num_timeout": AT_LEAST_0, "signal_delay_s": AT_LEAST_0, "mem_gb": ABOVE_0}
+POLL_S = 1.0  # between looks for finished SLURM jobs when the first failure stops the sweep (a file check each)
 
 
 def check_settings(settings: dict[str, Any]) -> None:
@@ -67,11 +70,34 @@ def submit_and_wait(launcher: Any, jobs: list[tuple]) -> list[JobReturn]:
     track(tasks)
     log.info("%d job(s) submitted as SLURM job array %s: %d SLURM job(s), up to %d job(s) each", len(jobs),
              tasks[0].job_id.split("_")[0], math.ceil(len(jobs) / per_task), per_task)
+    if stops_on_failure(launcher):
+        return _collect_until_a_failure(launcher, tasks, packs)
     returns: list[JobReturn] = []
     for task, pack in zip(tasks, packs):
         returns.extend(_collect(launcher, task, pack))
         collected(task)
     return returns
+
+
+def stops_on_failure(launcher: Any) -> bool:
+    """``hydra.sweeper.stop_on_failure``: the grid's setting, which the launcher honours for the array it submitted."""
+    return bool(OmegaConf.select(launcher.config, "hydra.sweeper.stop_on_failure", default=False))
+
+
+def _collect_until_a_failure(launcher: Any, tasks: list[Any], packs: list[list[tuple]]) -> list[JobReturn]:
+    """Returns as the SLURM jobs end, in any order; the first failed job cancels the others (they record it)."""
+    results: dict[int, list[JobReturn]] = {}
+    while len(results) < len(tasks):
+        for i, (task, pack) in enumerate(zip(tasks, packs)):
+            if i in results or not task.done():
+                continue
+            results[i] = _collect(launcher, task, pack)
+            collected(task)
+            if any(failed(ret) for ret in results[i]):
+                cancel_unfinished()  # scancel, and wait until they have left the queue
+                return [ret for j in sorted(results) for ret in results[j]]
+        time.sleep(POLL_S)
+    return [ret for j in sorted(results) for ret in results[j]]
 
 
 def _collect(launcher: Any, task: Any, pack: list[tuple]) -> list[JobReturn]:
@@ -110,8 +136,15 @@ def _run_dir(launcher: Any, overrides: list[str], num: int) -> Path:
 def run_pack(launcher: Any, pack: list[tuple]) -> list[JobReturn]:
     """In the SLURM job: each job of the pack in turn (a signal that stops one stops the pack; SLURM requeues it)."""
     signals.record(signal.SIGUSR2, signal.SIGTERM)  # the records then say which signal stopped a run
+    returns: list[JobReturn] = []
     try:
-        return [_run_one(launcher, *params) for params in pack]
+        for params in pack:
+            returns.append(_run_one(launcher, *params))
+            if stops_on_failure(launcher) and failed(returns[-1]):
+                print(f"job {params[2]} failed: the rest of this pack is not run (hydra.sweeper.stop_on_failure)",
+                      file=sys.stderr, flush=True)
+                break
+        return returns
     except KeyboardInterrupt:  # the run recorded it; no traceback in the job's log
         print(f"stopped: {signals.describe()}", file=sys.stderr, flush=True)
         raise SystemExit(signals.exit_status()) from None
