@@ -32,7 +32,7 @@ def test_in_an_existing_sweep_it_says_what_the_grid_would_skip_resume_and_rerun(
     first = run_in_process(*GRID, "trainer.max_epochs=2", output_dir=output_dir)
     assert first.returncode == 0, first.stderr[-3000:]
     (sweep,) = output_dir.glob("*/multirun_*")
-    job0, job1 = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name[0].isdigit())
+    _, job1 = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name[0].isdigit())
     record = json.loads((job1 / "metrics.json").read_text())
     (job1 / "metrics.json").write_text(json.dumps({**record, "status": "interrupted"}))  # as Ctrl-C leaves it
     before = snapshot(output_dir)

@@ -38,7 +38,7 @@ def action_of(job: Job) -> str:
 
 
 def grid_plan(jobs: list[Job], sweep_dir: Path, hydra_cfg: DictConfig) -> str:
-    """The text a grid's dry run prints: the sweep, each job's action, overrides and run directory, and SLURM's request."""
+    """A grid's plan: the sweep, each job's action, overrides and run directory, and SLURM's request."""
     exists = "exists: its jobs are decided from what they left" if sweep_dir.is_dir() else "would be created"
     actions = [action_of(job) for job in jobs]
     counts = ", ".join(f"{actions.count(a)} {a}" for a in ("run", "rerun", "resume", "skip", "busy") if a in actions)
@@ -48,7 +48,7 @@ def grid_plan(jobs: list[Job], sweep_dir: Path, hydra_cfg: DictConfig) -> str:
              f"{len(jobs)} job(s): {counts or 'none'}"]
     lines += [f"Every job: {' '.join(filter_overrides(shared))}"] if shared else []
     width = max((len(a) for a in actions), default=0)
-    for job, action in zip(jobs, actions):
+    for job, action in zip(jobs, actions, strict=True):
         overrides = " ".join(filter_overrides([o for o in job.overrides if o not in shared])) or "(no overrides)"
         why = f" ({job.why})" if job.why != "new" else ""
         lines += [f"  #{job.num:<3} {action:<{width}}  {overrides}{why}", f"        {job.run_dir}"]

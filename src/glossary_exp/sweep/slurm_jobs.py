@@ -88,7 +88,7 @@ def _collect_until_a_failure(launcher: Any, tasks: list[Any], packs: list[list[t
     """Returns as the SLURM jobs end, in any order; the first failed job cancels the others (they record it)."""
     results: dict[int, list[JobReturn]] = {}
     while len(results) < len(tasks):
-        for i, (task, pack) in enumerate(zip(tasks, packs)):
+        for i, (task, pack) in enumerate(zip(tasks, packs, strict=True)):
             if i in results or not task.done():
                 continue
             results[i] = _collect(launcher, task, pack)
