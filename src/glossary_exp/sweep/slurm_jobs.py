@@ -32,8 +32,14 @@ from glossary_exp import signals
 from glossary_exp.resume import override_key
 from glossary_exp.rundir import METRICS_FILE, read_metrics, write_json
 from glossary_exp.sweep.grid import RESUME, RUN, SKIP, decide, failed, job_dir
-from glossary_exp.sweep.slurm import (cancel_unfinished, check_request, collected, install_squeue_watcher,
-                                      sbatch_parameters, track)
+from glossary_exp.sweep.slurm import (
+    cancel_unfinished,
+    check_request,
+    collected,
+    install_squeue_watcher,
+    sbatch_parameters,
+    track,
+)
 from glossary_exp.validate import ABOVE_0, AT_LEAST_0, AT_LEAST_1
 
 log = logging.getLogger(__name__)
