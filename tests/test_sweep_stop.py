@@ -20,7 +20,7 @@ def test_the_first_failure_stops_the_grid_and_the_summary_says_so(tmp_path: Path
     (sweep,) = output_dir.glob("*/multirun_*")
     assert sorted(p.name for p in sweep.iterdir() if p.name[0].isdigit()) == ["0_lr--1"]  # nothing launched after
     out = done.stdout
-    assert "Stopped at the first failure (hydra.sweeper.stop_on_failure=true): 0_lr--1 failed; 2 other job(s) did " \
+    assert "Stopped at the first failure (hydra.sweeper.stop_on_failure=true): job 0 failed; 2 other job(s) did " \
            "not run to their end." in out
     assert f"hydra.sweep.dir={sweep}" in out.split("Continue it with: python -m glossary_exp -m ")[1].splitlines()[0]
     summary = (sweep / "summary.md").read_text()

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp.provenance.record import PATCH_DIR, PROVENANCE_FILE
 from glossary_exp import rundir
 from glossary_exp.rundir import discard_new_run
 from glossary_exp.sweep import dry_run
+from glossary_exp.sweep.follow import submitted
 from glossary_exp.sweep.grid import continue_command
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ class SweepCallback(Callback):
 
         atexit.unregister(self._summarize_at_exit)
         if dry_run.requested() or self.sweep_dir is None or not self.sweep_dir.is_dir():
+            return
+        if submitted(self.sweep_dir) and OmegaConf.select(config, "hydra.launcher.wait") is False:
+            print(f"The sweep's jobs run in SLURM without this command (hydra.launcher.wait=false). Follow them "
+                  f"with:\n  python -m glossary_exp summary {self.sweep_dir} --watch", flush=True)
             return
         rows = job_rows(self.sweep_dir)
         stopped = config.hydra.sweeper.get("stop_on_failure") and any(row["status"] == "failed" for row in rows)

@@ -54,7 +54,7 @@ def grid_plan(jobs: list[Job], sweep_dir: Path, hydra_cfg: DictConfig) -> str:
         lines += [f"  #{job.num:<3} {action:<{width}}  {overrides}{why}", f"        {job.run_dir}"]
     launched = [job for job in jobs if job.action in ("run", "resume")]
     if is_slurm(hydra_cfg) and launched:
-        lines += slurm_plan(launcher_settings(hydra_cfg), [job.num for job in launched])
+        lines += slurm_plan(hydra_cfg, [job.num for job in launched])
     return "\n".join(lines)
 
 
@@ -68,12 +68,13 @@ def launcher_settings(hydra_cfg: DictConfig) -> dict[str, Any]:
     return {str(k): v for k, v in settings.items()}
 
 
-def slurm_plan(settings: Mapping[str, Any], nums: list[int]) -> list[str]:
+def slurm_plan(hydra_cfg: DictConfig, nums: list[int]) -> list[str]:
     """The SLURM request: checked against the cluster as a real sweep does (a request that can never run is refused)."""
     from glossary_exp.sweep.slurm import check_request, sbatch_parameters
     from glossary_exp.sweep.slurm_jobs import check_settings
 
-    check_settings(dict(settings))
+    settings = launcher_settings(hydra_cfg)
+    check_settings(settings)  # wait=false's conflicts: the launcher's setup refused them already
     check_request(settings)
     per_task = int(settings["jobs_per_task"])
     packs = [nums[i:i + per_task] for i in range(0, len(nums), per_task)]
@@ -84,6 +85,8 @@ def slurm_plan(settings: Mapping[str, Any], nums: list[int]) -> list[str]:
         if settings.get(extra):
             lines.append(f"  {extra}: {settings[extra]}")
     lines += [f"  array task {i}: job(s) {', '.join(f'#{n}' for n in pack)}" for i, pack in enumerate(packs)]
+    if not settings.get("wait", True):
+        lines.append("hydra.launcher.wait=false: the command would return once the array is submitted")
     return lines
 
 

@@ -101,3 +101,6 @@ class SlurmConf:
     # Other sbatch options by name, e.g. {mail-user: me@lab.org}.
     additional_parameters: Dict[str, Any] = field(default_factory=dict)
     stderr_to_stdout: bool = False
+    # false: the command returns once the array is submitted, printing how to follow it
+    # (python -m glossary_exp summary <sweep dir> --watch); the jobs run, record and requeue as ever.
+    wait: bool = True

@@ -26,12 +26,15 @@ from typing import Any
 
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides, run_job, setup_globals
-from omegaconf import OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from glossary_exp import signals
+from glossary_exp.errors import ConfigError
 from glossary_exp.resume import override_key
 from glossary_exp.rundir import METRICS_FILE, read_metrics, write_json
+from glossary_exp.sweep.follow import record_submission
 from glossary_exp.sweep.grid import RESUME, RUN, SKIP, decide, failed, job_dir
+from glossary_exp.sweep.settings import SEARCH_TARGET
 from glossary_exp.sweep.slurm import (
     cancel_unfinished,
     check_request,
@@ -73,9 +76,15 @@ def submit_and_wait(launcher: Any, jobs: list[tuple]) -> list[JobReturn]:
     per_task = settings["jobs_per_task"]
     packs = [jobs[i:i + per_task] for i in range(0, len(jobs), per_task)]
     tasks = executor.map_array(launcher, packs)
-    track(tasks)
+    array = tasks[0].job_id.split("_")[0]
+    if not settings.get("wait", True):  # nothing to cancel at exit: the jobs go on without this process
+        record_submission(Path(str(launcher.config.hydra.sweep.dir)), array, [num for _, _, num, *_ in jobs])
+    else:
+        track(tasks)
     log.info("%d job(s) submitted as SLURM job array %s: %d SLURM job(s), up to %d job(s) each", len(jobs),
-             tasks[0].job_id.split("_")[0], math.ceil(len(jobs) / per_task), per_task)
+             array, math.ceil(len(jobs) / per_task), per_task)
+    if not settings.get("wait", True):
+        return []
     if stops_on_failure(launcher):
         return _collect_until_a_failure(launcher, tasks, packs)
     returns: list[JobReturn] = []
@@ -83,6 +92,16 @@ def submit_and_wait(launcher: Any, jobs: list[tuple]) -> list[JobReturn]:
         returns.extend(_collect(launcher, task, pack))
         collected(task)
     return returns
+
+
+def check_not_waiting(hydra_cfg: DictConfig) -> None:
+    """``wait=false`` suits a grid: a search needs each trial's result, and nothing would see a failure to stop at."""
+    if OmegaConf.select(hydra_cfg, "sweeper._target_") == SEARCH_TARGET:
+        raise ConfigError("hydra.launcher.wait=false returns right after submitting, but a search needs each "
+                          "trial's result to choose the next; use it with a grid, or wait (true)")
+    if OmegaConf.select(hydra_cfg, "sweeper.stop_on_failure", default=False):
+        raise ConfigError("hydra.launcher.wait=false returns right after submitting, so nothing would see a failure "
+                          "to stop at; drop hydra.sweeper.stop_on_failure=true, or wait (true)")
 
 
 def stops_on_failure(launcher: Any) -> bool:
