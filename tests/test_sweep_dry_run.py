@@ -86,4 +86,8 @@ def test_a_dry_run_needs_a_multirun_and_bad_input_is_refused_as_in_a_real_sweep(
     bad = run_in_process("-m", "hydra/launcher=slurm", "hydra.launcher.cpus_per_task=0", "experiment=quadratic_gd",
                          "optimizer.lr=0.1,0.2", "--dry-run", output_dir=output_dir)
     assert (bad.returncode, bad.stderr) == (2, "error: hydra.launcher.cpus_per_task must be >= 1, got 0\n")
+    tasks = run_in_process("-m", "hydra/launcher=slurm", "hydra.launcher.tasks_per_node=2", "experiment=quadratic_gd",
+                           "optimizer.lr=0.1,0.2", "--dry-run", output_dir=output_dir)
+    assert tasks.returncode == 2 and tasks.stderr.startswith(
+        "error: hydra.launcher.tasks_per_node=2: every SLURM task would run the same jobs"), tasks.stderr
     assert not output_dir.exists()

@@ -58,6 +58,13 @@ def check_settings(settings: dict[str, Any]) -> None:
     for key, limit in LIMITS.items():
         if settings.get(key) is not None:
             limit.check(f"hydra.launcher.{key}", settings[key])
+    # submitit runs the pack in every task: each would run the same jobs in the same run directories
+    # (seen on the test cluster: task 1 found the run locked by task 0 and recorded a failure there).
+    for key in ("nodes", "tasks_per_node"):
+        if int(settings.get(key) or 1) > 1:
+            raise ConfigError(f"hydra.launcher.{key}={settings[key]}: every SLURM task would run the same jobs in "
+                              "the same run directories; this launcher runs one task per SLURM job (nodes=1, "
+                              "tasks_per_node=1): data parallel over several tasks or nodes is not supported yet")
 
 
 def submit_and_wait(launcher: Any, jobs: list[tuple]) -> list[JobReturn]:
