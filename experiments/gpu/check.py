@@ -87,7 +87,6 @@ def sweep(name: str, overrides: list[str], out: Path, common: list[str]) -> list
     from glossary_exp.cli import main
     from glossary_exp.rundir import read_metrics
     from glossary_exp.sweep.summary import job_dirs
-    from glossary_exp.vision.benchmark import speed_from_events
 
     sweep_dir = out / "runs" / name
     fixed = {o.split("=", 1)[0] for o in common}  # the same in every section: not shown
@@ -106,11 +105,29 @@ def sweep(name: str, overrides: list[str], out: Path, common: list[str]) -> list
                   "status": record.get("status", "no record"), "test/acc": metrics.get("test/acc"),
                   "duration_s": record.get("duration_s"), "error": record.get("error")}
         try:
-            result["steps_per_s"] = speed_from_events(run_dir)[0] if result["status"] == "completed" else None
+            result["steps_per_s"] = steps_per_s(run_dir) if result["status"] == "completed" else None
         except (RuntimeError, KeyError) as err:
             result["steps_per_s"], result["error"] = None, f"speed: {err}"
         results.append(result)
     return results
+
+
+def steps_per_s(run_dir: Path) -> float:
+    """Training steps/s inside the run's last epoch, from its own TensorBoard events (start-up and validation excluded).
+
+    The benchmarks' harness reads speed the same way; it is not imported, as it moves out of the package.
+    """
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    val = events.Scalars("val/loss")  # one per epoch, written as its validation ends
+    if len(val) < 2:
+        raise RuntimeError("needs 2 epochs or more, to time one without start-up")
+    train = [e for e in events.Scalars("train/loss") if e.wall_time > val[-2].wall_time and e.step <= val[-1].step]
+    if len(train) < 2:
+        raise RuntimeError("too few train/loss events in the last epoch")
+    return (train[-1].step - train[0].step) / (train[-1].wall_time - train[0].wall_time)
 
 
 def check(args: argparse.Namespace) -> dict[str, Any]:
