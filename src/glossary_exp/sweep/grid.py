@@ -76,8 +76,8 @@ def run_grid(sweeper: BasicSweeper, arguments: list[str]) -> list[Sequence[JobRe
     batches = ranges(todo, batch_size(config.hydra, sweeper.max_batch_size, stop))
     for i, batch in enumerate(batches):
         returns.append(sweeper.launcher.launch([job.launched_with() for job in batch], initial_job_idx=batch[0].num))
-        failures = {run_dir_of(ret).resolve() for ret in returns[-1] if failed(ret)}
-        if stop and failures:
+        failures = {run_dir_of(ret).resolve() for ret in returns[-1] if failed(ret)} if stop else set()
+        if failures:
             first = next((job.num for job in batch if job.run_dir.resolve() in failures), "?")
             left = sum(len(b) for b in batches[i + 1:]) + len(batch) - len(returns[-1])
             print(f"Stopped at the first failure (hydra.sweeper.stop_on_failure=true): job {first} failed; {left} "
