@@ -19,6 +19,7 @@ import pytest
 
 from conftest import QUIET, REPO, install_tiny_plugin, read_metrics, run_cli
 from glossary_exp.sweep.slurm import Partition, check_request, gpus_in, minutes, read_partitions
+from glossary_exp.sweep.summary import job_rows
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the test cluster runs on Linux only")
 SLURM_SH = REPO / "tests" / "cluster" / "slurm.sh"
@@ -234,3 +235,71 @@ def test_a_job_killed_outright_is_recorded_as_failed_and_the_sweep_ends(slurm: d
     assert record["status"] == "failed" and "before this job finished (its log: " in record["error"], record
     assert "1 jobs (1 failed)" in output and "Traceback" not in output, output[-3000:]
     wait_for(lambda: queue() == [], 30, "the SLURM job leaving the queue")
+
+
+def test_a_dry_run_checks_the_request_against_the_cluster_and_submits_nothing(slurm: dict[str, str],
+                                                                             tmp_path: Path) -> None:
+    output_dir = tmp_path / "outputs"
+    refused = run_cli(*SLURM, "experiment=quadratic_gd", "optimizer.lr=0.1,0.2", "hydra.launcher.cpus_per_task=64",
+                      "--dry-run", output_dir=output_dir, env=slurm, timeout=120)
+    assert refused.returncode == 2 and refused.stderr.startswith(
+        "error: hydra.launcher.cpus_per_task=64 can never run: partition debug offers"), refused.stderr
+    plan = run_cli(*SLURM, "experiment=quadratic_gd", "optimizer.lr=0.1,0.2", "--dry-run", output_dir=output_dir,
+                   env=slurm, timeout=120)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    assert "SLURM: 2 job(s) as one job array of 2 SLURM job(s)" in plan.stdout and "sbatch --time=60" in plan.stdout
+    assert not output_dir.exists() and queue() == []
+
+
+def test_stop_on_failure_cancels_the_other_slurm_jobs_and_stops_a_pack(slurm: dict[str, str], tmp_path: Path) -> None:
+    """Two packs of three: job 0 (one epoch) completes, job 1 fails, job 2 after it never runs; job 3, a fit
+    without end in the other SLURM job, is cancelled. Were the failure not to stop the sweep, it would wait on
+    job 3 and time out; job 0 first gives job 3 time to reach its fit, where a cancel stops it at once.
+    """
+    output_dir = tmp_path / "outputs"
+    output_dir.mkdir()
+    sweep = start_sweep(*PACED, "trainer.max_epochs=1,10000", "optimizer.lr=0.01,-1,0.02",
+                        "hydra.launcher.jobs_per_task=3", "hydra.sweeper.stop_on_failure=true", output_dir=output_dir,
+                        env=slurm, log=tmp_path / "log")
+    try:
+        assert sweep.wait(timeout=240) == 1, (tmp_path / "log").read_text()[-3000:]
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGINT)
+            sweep.wait(timeout=120)
+    output = (tmp_path / "log").read_text()
+    assert "Cancelling 1 SLURM job(s) of the sweep: scancel" in output, output[-3000:]
+    assert "Stopped at the first failure (hydra.sweeper.stop_on_failure=true): job 1 failed" in output
+    assert "stopped at its first failure (hydra.sweeper.stop_on_failure)" in output and "Traceback" not in output
+    rows = {row["job"]: row["status"] for row in job_rows(sweep_dir(output_dir))}
+    # Job 3 was cancelled while it trained, or (on a slow machine) while it started; 2, 4 and 5 never ran.
+    assert {k: v for k, v in rows.items() if k != 3} == {0: "completed", 1: "failed"}, rows
+    assert rows.get(3) in (None, "no record", "interrupted"), rows
+    logs = "".join(log.read_text() for log in sweep_dir(output_dir).glob(".submitit/*/*_log.err"))
+    assert "job 1 failed: the rest of this pack is not run" in logs
+    assert queue() == []  # the sweep waited until the cancelled job had left the queue
+
+
+def test_a_sweep_that_does_not_wait_returns_after_submitting_and_summary_follows_it(slurm: dict[str, str],
+                                                                                    tmp_path: Path) -> None:
+    """``hydra.launcher.wait=false``: the command returns with the jobs queued; a requeue still continues the fit."""
+    output_dir = tmp_path / "outputs"
+    submit = run_cli(*SLURM, *PACED, "seed=1", "trainer.max_epochs=2,8", "hydra.launcher.wait=false",
+                     output_dir=output_dir, env=slurm, timeout=120)
+    assert submit.returncode == 0, (submit.stdout + submit.stderr)[-3000:]
+    assert queue() != []  # returned with its jobs still queued or running: 8 paced epochs take 8 s
+    sweep = sweep_dir(output_dir)
+    assert f"Follow them with:\n  python -m glossary_exp summary {sweep} --watch" in submit.stdout
+    wait_for(lambda: list(sweep.glob("1_*/checkpoints/last.ckpt")), 180, "the second job's first checkpoint")
+    (job_id,) = [line.split()[0] for line in queue() if re.fullmatch(r"\d+_1 RUNNING", line)]
+    subprocess.run(["scontrol", "requeue", job_id], check=True, capture_output=True)
+    watch = subprocess.run([sys.executable, "-m", "glossary_exp", "summary", str(sweep), "--watch", "2"],
+                           capture_output=True, text=True, env={**os.environ, **slurm}, timeout=300)
+    assert watch.returncode == 0, watch.stderr[-3000:]
+    lines = watch.stdout.splitlines()
+    assert any("in SLURM's queue: " in line for line in lines[:-1]), watch.stdout[-3000:]  # progress while it ran
+    assert "2 jobs (2 completed)" in watch.stdout and "none left in SLURM's queue" in watch.stdout
+    short, fit = job_records(output_dir)
+    assert short["status"] == "completed" and fit["status"] == "completed"
+    assert len(fit["resumed"]) >= 1 and "SIGTERM" in fit["resumed"][0]["after"]  # continued from its last.ckpt
+    assert queue() == []

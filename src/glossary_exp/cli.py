@@ -20,6 +20,7 @@ from glossary_exp.errors import TRACEBACK_ENV, UsageError, full_traceback, print
 from glossary_exp.passwords import check_overrides
 from glossary_exp.redact import redact
 from glossary_exp.rundir import discard_new_run, named_here, renew_stamp
+from glossary_exp.sweep import dry_run
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -95,8 +96,24 @@ def _main(args: list[str]) -> int:
     try:
         check_overrides(args)  # before Hydra writes them all into the run's files
     except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(str(err))}", file=sys.stderr)
         return 2
+    if dry_run.FLAG in args:
+        if _modes(args) != ["--multirun"]:
+            print(f"error: {dry_run.FLAG} shows what a multirun would launch; give it with -m (--multirun)",
+                  file=sys.stderr)
+            return 2
+        args = [a for a in args if a != dry_run.FLAG]
+        os.environ[dry_run.DRY_RUN_ENV] = "1"
+        try:
+            return _hydra(args)
+        finally:
+            os.environ.pop(dry_run.DRY_RUN_ENV, None)
+    return _hydra(args)
+
+
+def _hydra(args: list[str]) -> int:
+    """The Hydra app on ``args``: our errors as one line, Ctrl-C as 128 + the signal."""
     sys.argv[1:] = _info_first(args)
     if {"--info", "--cfg", "--shell-completion"} & set(_modes(args)):
         # Hydra prints these through logging, which reports a closed pipe (| head) once per line.

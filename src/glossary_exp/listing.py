@@ -40,6 +40,7 @@ glossary_exp: the PyTorch glossary's examples as Lightning + Hydra experiments.
 Usage:
   python -m glossary_exp experiment=<name> [group=option] [key=value ...]
   python -m glossary_exp -m experiment=<name> optimizer.lr=0.1,0.01     (a sweep)
+  python -m glossary_exp -m ... --dry-run                              (the jobs it would launch; writes nothing)
   python -m glossary_exp list [experiments|models|datasets|...]        (what exists)
   python -m glossary_exp summary <sweep dir> [--by key]                (a sweep's table, rebuilt)
   python -m glossary_exp experiment=<name> task=test ckpt_path=<run>/checkpoints/best.ckpt

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import atexit
 import logging
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp import rundir
 from glossary_exp.provenance.record import PATCH_DIR, PROVENANCE_FILE
 from glossary_exp.rundir import discard_new_run
+from glossary_exp.sweep import dry_run
+from glossary_exp.sweep.follow import submitted
+from glossary_exp.sweep.grid import continue_command
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ class SweepCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from glossary_exp.provenance.record import collect, write
 
+        if dry_run.requested():  # the sweeper prints the plan; nothing is written
+            return
         self.sweep_dir = Path(config.hydra.sweep.dir)
         atexit.register(self._summarize_at_exit)
         # A sweep continued in its directory keeps the first command's record and adds its own beside it.
@@ -42,8 +46,19 @@ class SweepCallback(Callback):
         write(directory, collect(exclude=(Path(config.paths.output_dir), Path(config.paths.data_dir))))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from glossary_exp.sweep.summary import job_rows
+
         atexit.unregister(self._summarize_at_exit)
-        rows = self._summarize(interrupted=False)
+        if dry_run.requested() or self.sweep_dir is None or not self.sweep_dir.is_dir():
+            return
+        if submitted(self.sweep_dir) and OmegaConf.select(config, "hydra.launcher.wait") is False:
+            print(f"The sweep's jobs run in SLURM without this command (hydra.launcher.wait=false). Follow them "
+                  f"with:\n  python -m glossary_exp summary {self.sweep_dir} --watch", flush=True)
+            return
+        rows = job_rows(self.sweep_dir)
+        stopped = config.hydra.sweeper.get("stop_on_failure") and any(row["status"] == "failed" for row in rows)
+        self._summarize(note="stopped at its first failure (hydra.sweeper.stop_on_failure)" if stopped else None,
+                        rows=rows)
         self._exit_if_jobs_failed(config, rows)
 
     @staticmethod
@@ -81,21 +96,16 @@ class SweepCallback(Callback):
             if {p.name for p in self.sweep_dir.iterdir()} <= {"multirun.yaml", PROVENANCE_FILE, PATCH_DIR}:
                 discard_new_run(self.sweep_dir)  # only if this command created it
             return
-        self._summarize(interrupted=True)
-        if self.sweep_dir is not None:
-            again = [a for a in sys.argv[1:] if not a.startswith("hydra.sweep.dir=")]
-            print(f"Continue it with: python -m glossary_exp {shlex.join(again)} hydra.sweep.dir={self.sweep_dir}",
-                  flush=True)
+        self._summarize(note="the sweep was interrupted")
+        print(continue_command(self.sweep_dir), flush=True)
 
-    def _summarize(self, interrupted: bool) -> list[dict[str, Any]]:
-        """Print and write the summary; the jobs' rows it was made from."""
+    def _summarize(self, note: str | None, rows: list[dict[str, Any]] | None = None) -> None:
+        """Print and write the summary (``note`` after its counts) from ``rows``, else from the job directories."""
         from glossary_exp.diskfull import explain, out_of_space
-        from glossary_exp.sweep.summary import job_rows, summarize
+        from glossary_exp.sweep.summary import summarize
 
         if self.sweep_dir is None or not self.sweep_dir.is_dir():
-            return []
-        rows = job_rows(self.sweep_dir)
-        note = "the sweep was interrupted" if interrupted else None
+            return
         try:
             print(summarize(self.sweep_dir, note=note, rows=rows), flush=True)
         except OSError as err:  # a full disk: the jobs' records are there; the summary can be made again later
@@ -104,7 +114,6 @@ class SweepCallback(Callback):
                 raise
             print(f"error: the sweep's summary was not written, {explain(full, self.sweep_dir)}; once space is "
                   f"free: python -m glossary_exp summary {self.sweep_dir}", file=sys.stderr, flush=True)
-        return rows
 
     def __getstate__(self) -> dict[str, Any]:
         return {"sweep_dir": None}  # workers (joblib, Ray) run jobs; only the sweeping process summarizes

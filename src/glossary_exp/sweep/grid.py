@@ -12,7 +12,9 @@ to run go out in contiguous ranges.
 from __future__ import annotations
 
 import logging
+import shlex
 import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +22,14 @@ from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.utils import JobReturn
+from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from glossary_exp.resume import RESUME_SETTINGS, resumable
 from glossary_exp.rundir import CONFIG_FILE, held, read_metrics
+from glossary_exp.sweep import dry_run
+from glossary_exp.sweep.settings import SLURM_TARGET
+from glossary_exp.sweep.share import jobs_at_once
 
 log = logging.getLogger(__name__)
 SKIP, RESUME, RUN, BUSY = "skip", "resume", "run", "busy"
@@ -50,10 +55,13 @@ def run_grid(sweeper: BasicSweeper, arguments: list[str]) -> list[Sequence[JobRe
     parsed = OverridesParser.create(config_loader=context.config_loader).parse_overrides(params)
     grid = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
     sweep_dir = Path(config.hydra.sweep.dir)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(config, sweep_dir / "multirun.yaml")
     jobs = [decide(context.config_loader.load_sweep_config(config, list(o)), sweep_dir, n, list(o))
             for n, o in enumerate(grid)]
+    if dry_run.requested():
+        print(dry_run.grid_plan(jobs, sweep_dir, config.hydra), flush=True)
+        return []
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(config, sweep_dir / "multirun.yaml")
     todo = [job for job in jobs if job.action in (RUN, RESUME)]
     skipped = [job for job in jobs if job.action == SKIP]
     if len(todo) < len(jobs):
@@ -63,10 +71,51 @@ def run_grid(sweeper: BasicSweeper, arguments: list[str]) -> list[Sequence[JobRe
             log.info("job %d: %s (%s)", job.num, job.action, job.why)
         if job.action == RUN and job.run_dir.is_dir():
             shutil.rmtree(job.run_dir)  # from scratch: no earlier events, checkpoints or record left to mix in
-    returns = []
-    for batch in ranges(todo, sweeper.max_batch_size):
+    stop = bool(config.hydra.sweeper.get("stop_on_failure"))
+    returns: list[Sequence[JobReturn]] = []
+    batches = ranges(todo, batch_size(config.hydra, sweeper.max_batch_size, stop))
+    for i, batch in enumerate(batches):
         returns.append(sweeper.launcher.launch([job.launched_with() for job in batch], initial_job_idx=batch[0].num))
+        failures = {run_dir_of(ret).resolve() for ret in returns[-1] if failed(ret)} if stop else set()
+        if failures:
+            first = next((job.num for job in batch if job.run_dir.resolve() in failures), "?")
+            left = sum(len(b) for b in batches[i + 1:]) + len(batch) - len(returns[-1])
+            print(f"Stopped at the first failure (hydra.sweeper.stop_on_failure=true): job {first} failed; {left} "
+                  f"other job(s) did not run to their end. {continue_command(sweep_dir)}", flush=True)
+            break
     return returns
+
+
+def batch_size(hydra_cfg: DictConfig, most: int | None, stop_on_failure: bool) -> int | None:
+    """Jobs per launch. To stop at a failure, as many as the launcher runs at once: a failure is seen after its batch.
+
+    The SLURM launcher takes the whole grid and stops it itself (it cancels the array's other jobs).
+    """
+    if not stop_on_failure or OmegaConf.select(hydra_cfg, "launcher._target_") == SLURM_TARGET:
+        return most
+    n_jobs = OmegaConf.select(hydra_cfg, "launcher.n_jobs")
+    at_once = jobs_at_once(n_jobs) if isinstance(n_jobs, int) and n_jobs != 0 else 1
+    return min(at_once, most) if most and most > 0 else at_once
+
+
+def run_dir_of(ret: JobReturn) -> Path:
+    """The run directory of a launched job (``working_dir`` is the process's, as jobs do not chdir)."""
+    if ret.hydra_cfg is not None:
+        return Path(ret.hydra_cfg.hydra.runtime.output_dir)
+    return Path(ret.working_dir or ".")
+
+
+def failed(ret: JobReturn) -> bool:
+    """Whether a launched job failed: its return says so, or its record does (our jobs record a failure and return)."""
+    if ret.status == JobStatus.FAILED:
+        return True
+    return (read_metrics(run_dir_of(ret)) or {}).get("status") == "failed"
+
+
+def continue_command(sweep_dir: Path) -> str:
+    """The command that continues the sweep in its directory: this one, with ``hydra.sweep.dir``."""
+    again = [a for a in sys.argv[1:] if not a.startswith("hydra.sweep.dir=")]
+    return f"Continue it with: python -m glossary_exp {shlex.join(again)} hydra.sweep.dir={sweep_dir}"
 
 
 def ranges(jobs: list[Job], most: int | None) -> list[list[Job]]:
@@ -95,7 +144,9 @@ def decide(job_cfg: DictConfig, sweep_dir: Path, num: int, overrides: list[str])
         return job(RUN, "its directory holds other overrides: started again")
     if status == "running" and held(run_dir):
         return job(BUSY, "another process is running it")
-    if not (run_dir / CONFIG_FILE).is_file() or not same_config(job_cfg, OmegaConf.load(run_dir / CONFIG_FILE)):
+    if not (run_dir / CONFIG_FILE).is_file():  # refused before it started, or killed before it saved its config
+        return job(RUN, f"{status}, before it saved its config: started again")
+    if not same_config(job_cfg, OmegaConf.load(run_dir / CONFIG_FILE)):
         return job(RUN, f"{status}, but its config differs from the sweep's now: started again")
     if status == "completed":
         return job(SKIP, "completed")

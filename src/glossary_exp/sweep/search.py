@@ -27,6 +27,7 @@ from optuna.distributions import BaseDistribution
 
 from glossary_exp.passwords import refusal
 from glossary_exp.redact import has_password, redact
+from glossary_exp.sweep import dry_run
 from glossary_exp.sweep.share import jobs_at_once
 from glossary_exp.sweep.space import search_space
 from glossary_exp.sweep.study import INTERRUPTED, check_storage, open_storage, storage_url
@@ -64,12 +65,16 @@ class Search:
 
     def sweep(self, arguments: list[str]) -> list[list[JobReturn]]:
         sweep_dir = Path(self.config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         space, fixed = search_space([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
         if not space:
             raise ValueError("the search space is empty: set hydra.sweeper.params or pass e.g. "
                              "'optimizer.lr=tag(log, interval(1e-4, 1e-1))'")
+        if dry_run.requested():
+            print(dry_run.search_plan(sweep_dir, space, fixed, self.n_trials, self.objective, self.direction),
+                  flush=True)
+            return []
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         url = storage_url(self.storage, sweep_dir)
         direction = cast(Literal["minimize", "maximize"], self.direction)  # checked by the sweeper's settings
         study = optuna.create_study(storage=open_storage(url), study_name=self.study_name, direction=direction,

@@ -20,6 +20,10 @@ class GridConf:
     # Jobs handed to the launcher at once (null: all of them), as in Hydra's basic sweeper.
     max_batch_size: Optional[int] = None
     params: Optional[Dict[str, str]] = None
+    # true: the first failed job stops the sweep: nothing more is launched (a local launcher's jobs
+    # already running at once finish; SLURM's are cancelled), the summary is written, exit status 1.
+    # The same command with hydra.sweep.dir=<sweep dir> continues it. false: every job runs.
+    stop_on_failure: bool = False
 
 
 @dataclass
@@ -97,3 +101,6 @@ class SlurmConf:
     # Other sbatch options by name, e.g. {mail-user: me@lab.org}.
     additional_parameters: Dict[str, Any] = field(default_factory=dict)
     stderr_to_stdout: bool = False
+    # false: the command returns once the array is submitted, printing how to follow it
+    # (python -m glossary_exp summary <sweep dir> --watch); the jobs run, record and requeue as ever.
+    wait: bool = True

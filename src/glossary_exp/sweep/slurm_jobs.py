@@ -20,18 +20,29 @@ import os
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides, run_job, setup_globals
-from omegaconf import open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from glossary_exp import signals
+from glossary_exp.errors import ConfigError
 from glossary_exp.resume import override_key
 from glossary_exp.rundir import METRICS_FILE, read_metrics, write_json
-from glossary_exp.sweep.grid import RESUME, RUN, SKIP, decide, job_dir
-from glossary_exp.sweep.slurm import check_request, collected, install_squeue_watcher, sbatch_parameters, track
+from glossary_exp.sweep.follow import record_submission
+from glossary_exp.sweep.grid import RESUME, RUN, SKIP, decide, failed, job_dir
+from glossary_exp.sweep.settings import SEARCH_TARGET
+from glossary_exp.sweep.slurm import (
+    cancel_unfinished,
+    check_request,
+    collected,
+    install_squeue_watcher,
+    sbatch_parameters,
+    track,
+)
 from glossary_exp.validate import ABOVE_0, AT_LEAST_0, AT_LEAST_1
 
 log = logging.getLogger(__name__)
@@ -39,6 +50,7 @@ log = logging.getLogger(__name__)
 LIMITS = {"cpus_per_task": AT_LEAST_1, "tasks_per_node": AT_LEAST_1, "nodes": AT_LEAST_1, "timeout_min": AT_LEAST_1,
           "jobs_per_task": AT_LEAST_1, "array_parallelism": AT_LEAST_1, "gpus_per_node": AT_LEAST_0,
           "max_num_timeout": AT_LEAST_0, "signal_delay_s": AT_LEAST_0, "mem_gb": ABOVE_0}
+POLL_S = 1.0  # between looks for finished SLURM jobs when the first failure stops the sweep (a file check each)
 
 
 def check_settings(settings: dict[str, Any]) -> None:
@@ -46,6 +58,13 @@ def check_settings(settings: dict[str, Any]) -> None:
     for key, limit in LIMITS.items():
         if settings.get(key) is not None:
             limit.check(f"hydra.launcher.{key}", settings[key])
+    # submitit runs the pack in every task: each would run the same jobs in the same run directories
+    # (seen on the test cluster: task 1 found the run locked by task 0 and recorded a failure there).
+    for key in ("nodes", "tasks_per_node"):
+        if int(settings.get(key) or 1) > 1:
+            raise ConfigError(f"hydra.launcher.{key}={settings[key]}: every SLURM task would run the same jobs in "
+                              "the same run directories; this launcher runs one task per SLURM job (nodes=1, "
+                              "tasks_per_node=1): data parallel over several tasks or nodes is not supported yet")
 
 
 def submit_and_wait(launcher: Any, jobs: list[tuple]) -> list[JobReturn]:
@@ -64,14 +83,53 @@ def submit_and_wait(launcher: Any, jobs: list[tuple]) -> list[JobReturn]:
     per_task = settings["jobs_per_task"]
     packs = [jobs[i:i + per_task] for i in range(0, len(jobs), per_task)]
     tasks = executor.map_array(launcher, packs)
-    track(tasks)
+    array = tasks[0].job_id.split("_")[0]
+    if not settings.get("wait", True):  # nothing to cancel at exit: the jobs go on without this process
+        record_submission(Path(str(launcher.config.hydra.sweep.dir)), array, [num for _, _, num, *_ in jobs])
+    else:
+        track(tasks)
     log.info("%d job(s) submitted as SLURM job array %s: %d SLURM job(s), up to %d job(s) each", len(jobs),
-             tasks[0].job_id.split("_")[0], math.ceil(len(jobs) / per_task), per_task)
+             array, math.ceil(len(jobs) / per_task), per_task)
+    if not settings.get("wait", True):
+        return []
+    if stops_on_failure(launcher):
+        return _collect_until_a_failure(launcher, tasks, packs)
     returns: list[JobReturn] = []
     for task, pack in zip(tasks, packs, strict=True):
         returns.extend(_collect(launcher, task, pack))
         collected(task)
     return returns
+
+
+def check_not_waiting(hydra_cfg: DictConfig) -> None:
+    """``wait=false`` suits a grid: a search needs each trial's result, and nothing would see a failure to stop at."""
+    if OmegaConf.select(hydra_cfg, "sweeper._target_") == SEARCH_TARGET:
+        raise ConfigError("hydra.launcher.wait=false returns right after submitting, but a search needs each "
+                          "trial's result to choose the next; use it with a grid, or wait (true)")
+    if OmegaConf.select(hydra_cfg, "sweeper.stop_on_failure", default=False):
+        raise ConfigError("hydra.launcher.wait=false returns right after submitting, so nothing would see a failure "
+                          "to stop at; drop hydra.sweeper.stop_on_failure=true, or wait (true)")
+
+
+def stops_on_failure(launcher: Any) -> bool:
+    """``hydra.sweeper.stop_on_failure``: the grid's setting, which the launcher honours for the array it submitted."""
+    return bool(OmegaConf.select(launcher.config, "hydra.sweeper.stop_on_failure", default=False))
+
+
+def _collect_until_a_failure(launcher: Any, tasks: list[Any], packs: list[list[tuple]]) -> list[JobReturn]:
+    """Returns as the SLURM jobs end, in any order; the first failed job cancels the others (they record it)."""
+    results: dict[int, list[JobReturn]] = {}
+    while len(results) < len(tasks):
+        for i, (task, pack) in enumerate(zip(tasks, packs, strict=True)):
+            if i in results or not task.done():
+                continue
+            results[i] = _collect(launcher, task, pack)
+            collected(task)
+            if any(failed(ret) for ret in results[i]):
+                cancel_unfinished()  # scancel, and wait until they have left the queue
+                return [ret for j in sorted(results) for ret in results[j]]
+        time.sleep(POLL_S)
+    return [ret for j in sorted(results) for ret in results[j]]
 
 
 def _collect(launcher: Any, task: Any, pack: list[tuple]) -> list[JobReturn]:
@@ -110,8 +168,15 @@ def _run_dir(launcher: Any, overrides: list[str], num: int) -> Path:
 def run_pack(launcher: Any, pack: list[tuple]) -> list[JobReturn]:
     """In the SLURM job: each job of the pack in turn (a signal that stops one stops the pack; SLURM requeues it)."""
     signals.record(signal.SIGUSR2, signal.SIGTERM)  # the records then say which signal stopped a run
+    returns: list[JobReturn] = []
     try:
-        return [_run_one(launcher, *params) for params in pack]
+        for params in pack:
+            returns.append(_run_one(launcher, *params))
+            if stops_on_failure(launcher) and failed(returns[-1]):
+                print(f"job {params[2]} failed: the rest of this pack is not run (hydra.sweeper.stop_on_failure)",
+                      file=sys.stderr, flush=True)
+                break
+        return returns
     except KeyboardInterrupt:  # the run recorded it; no traceback in the job's log
         print(f"stopped: {signals.describe()}", file=sys.stderr, flush=True)
         raise SystemExit(signals.exit_status()) from None

@@ -14,6 +14,7 @@ import io
 import math
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from glossary_exp.atomic import remove_stale, write_text_atomically
 from glossary_exp.diskfull import explain, out_of_space
 from glossary_exp.provenance.record import code_label
 from glossary_exp.rundir import METRICS_FILE, held, read_metrics
+from glossary_exp.sweep.follow import progress
 from glossary_exp.sweep.stats import group_stats, repeated, sort_groups
 from glossary_exp.sweep.study import search_settings
 from glossary_exp.sweep.table import WIDTH, group_table, job_table
@@ -177,19 +179,34 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--direction", choices=("minimize", "maximize"))
     parser.add_argument("--by", help="group jobs by these override keys, e.g. optimizer or optimizer,optimizer.lr "
                                      "(default: jobs that differ only in their seed)")
+    parser.add_argument("--watch", nargs="?", type=float, const=30.0, metavar="SECONDS",
+                        help="a sweep that did not wait (hydra.launcher.wait=false): a line of progress every "
+                             "SECONDS (30), then the table once SLURM's queue holds none of its jobs")
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():
         parser.error(f"{args.sweep_dir} is not a directory")
+    if args.watch is not None and not args.watch > 0:
+        parser.error(f"--watch takes seconds > 0, got {args.watch:g}")
     by = [k.strip() for k in args.by.split(",") if k.strip()] if args.by else None
     removed = remove_stale(args.sweep_dir)  # a summary or job killed mid-write; never a live writer's
     if removed:
         print(f"removed {len(removed)} partial file(s) a killed writer left: {', '.join(map(str, removed))}")
     try:
-        print(summarize(args.sweep_dir, args.objective, args.direction, by=by))
+        while True:
+            rows = job_rows(args.sweep_dir)
+            note, ended = progress(args.sweep_dir, rows)
+            if args.watch is None or ended:
+                print(summarize(args.sweep_dir, args.objective, args.direction, note=note, rows=rows, by=by))
+                return 0
+            statuses = [row["status"] for row in rows]
+            counts = ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses))) or "no job started"
+            print(f"{time.strftime('%H:%M:%S')} {counts}; {note}", flush=True)
+            time.sleep(args.watch)
+    except KeyboardInterrupt:
+        return 130
     except OSError as err:
         full = out_of_space(err)
         if full is None:
             raise
         print(f"error: {explain(full, args.sweep_dir)}; once space is free, run the command again", file=sys.stderr)
         return 1
-    return 0

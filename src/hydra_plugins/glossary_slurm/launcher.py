@@ -38,6 +38,10 @@ class SlurmLauncher(Launcher):
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config, self.hydra_context, self.task_function = config, hydra_context, task_function
+        if self.settings.get("wait") is False:  # refused before the sweeper creates anything (a search its study)
+            from glossary_exp.sweep.slurm_jobs import check_not_waiting
+
+            check_not_waiting(config.hydra)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         from glossary_exp.sweep.slurm_jobs import submit_and_wait
