@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,9 @@ from conftest import REPO, data_cache
 
 def test_the_gpu_check_runs_on_cpu_and_writes_its_results(tmp_path: Path) -> None:
     out = tmp_path / "check"
-    done = subprocess.run([sys.executable, str(REPO / "experiments" / "gpu" / "check.py"), "--tiny", "--out", str(out),
+    done = subprocess.run([sys.executable, "-m", "experiments.gpu.check", "--tiny", "--out", str(out),
                            "--data-dir", str(data_cache())], capture_output=True, text=True, timeout=600,
-                          cwd=tmp_path)
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})  # run as from the repository
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     results = json.loads((out / "results.json").read_text())
     assert results["mode"] == "tiny (CPU, random data)" and results["device"] == "cpu"

@@ -1,7 +1,7 @@
 """One GPU, under 8 minutes: the vision examples' accuracy and time, mixed precision, the fast data path, DDP.
 
-    python experiments/gpu/check.py [--out experiments/gpu/results] [--mirror ../shared/datasets] [--data-dir data]
-    python experiments/gpu/check.py --tiny --out /tmp/gpu_check   # on CPU, random data: the script itself, quickly
+    python -m experiments.gpu.check [--out experiments/gpu/results] [--mirror ../shared/datasets] [--data-dir data]
+    python -m experiments.gpu.check --tiny --out /tmp/gpu_check   # on CPU, random data: the script itself, quickly
 
 Four sections, each run through the CLI as users run it (``-m``, in this one process, so Lightning is
 imported once), every job with seed 0 and 2 epochs (one to start, one to time from its own events):
@@ -113,21 +113,10 @@ def sweep(name: str, overrides: list[str], out: Path, common: list[str]) -> list
 
 
 def steps_per_s(run_dir: Path) -> float:
-    """Training steps/s inside the run's last epoch, from its own TensorBoard events (start-up and validation excluded).
+    """Training steps/s inside the run's last epoch, from its own TensorBoard events (the benchmarks' reader)."""
+    from experiments.vision_benchmark import speed_from_events
 
-    The benchmarks' harness reads speed the same way; it is not imported, as it moves out of the package.
-    """
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
-    events.Reload()
-    val = events.Scalars("val/loss")  # one per epoch, written as its validation ends
-    if len(val) < 2:
-        raise RuntimeError("needs 2 epochs or more, to time one without start-up")
-    train = [e for e in events.Scalars("train/loss") if e.wall_time > val[-2].wall_time and e.step <= val[-1].step]
-    if len(train) < 2:
-        raise RuntimeError("too few train/loss events in the last epoch")
-    return (train[-1].step - train[0].step) / (train[-1].wall_time - train[0].wall_time)
+    return speed_from_events(run_dir)[0]
 
 
 def check(args: argparse.Namespace) -> dict[str, Any]:
