@@ -212,30 +212,40 @@ def install_tiny_plugin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
 @contextlib.contextmanager
 def tensorboard_server(logdir: Path) -> Iterator[str]:
     """TensorBoard's own server over ``logdir`` on 127.0.0.1 and a free port; its base URL. Stopped by its PID after."""
+    with local_server("tensorboard", ["--logdir", str(logdir)], "/data/runs", "TensorBoard's server") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def local_server(program: str, args: list[str], ready: str, what: str) -> Iterator[str]:
+    """``program args --host 127.0.0.1 --port <free>`` from the venv, once ``ready`` answers; its base URL.
+
+    Skips, saying why, where the program is not installed or does not start within 60 s; stopped by its PID after.
+    """
     import shutil
     import socket
     import time
     import urllib.request
 
-    executable = shutil.which("tensorboard", path=str(Path(sys.executable).parent))
+    executable = shutil.which(program, path=str(Path(sys.executable).parent))
     if executable is None:
-        pytest.skip("TensorBoard's server (the tensorboard command) is not installed")
+        pytest.skip(f"{what} (the {program} command) is not installed")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([executable, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)],
+    server = subprocess.Popen([executable, *args, "--host", "127.0.0.1", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
         while True:
             try:
-                urllib.request.urlopen(f"{url}/data/runs", timeout=2).read()
+                urllib.request.urlopen(f"{url}{ready}", timeout=2).read()
                 break
             except OSError:
                 if server.poll() is not None or time.time() > deadline:
-                    reason = server.stderr.read()[-500:] if server.stderr else ""
-                    pytest.skip(f"TensorBoard's server did not start: {reason}")
+                    reason = server.stderr.read()[-500:] if server.stderr and server.poll() is not None else ""
+                    pytest.skip(f"{what} did not start: {reason}")
                 time.sleep(0.2)
         yield url
     finally:
@@ -247,7 +257,7 @@ def tensorboard_server(logdir: Path) -> Iterator[str]:
 
 
 def get_json(url: str, body: dict | None = None) -> object:
-    """GET (or POST ``body``) a TensorBoard data API URL; the decoded JSON."""
+    """GET (or POST ``body``) a local server's JSON API URL (TensorBoard's, optuna-dashboard's); the decoded JSON."""
     import urllib.request
 
     data = json.dumps(body).encode() if body is not None else None

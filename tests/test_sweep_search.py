@@ -16,7 +16,7 @@ import pytest
 from hydra import compose, initialize_config_module
 from optuna.trial import TrialState
 
-from conftest import QUIET, read_metrics
+from conftest import QUIET, get_json, local_server, read_metrics
 from glossary_exp.sweep.space import search_space
 from glossary_exp.sweep.study import INTERRUPTED
 
@@ -143,3 +143,24 @@ def test_search_space_follows_hydra_sweep_syntax() -> None:
     assert search_space(["model.hidden=range(4, 17, 4)"])[0]["model.hidden"] == \
         optuna.distributions.IntDistribution(4, 16, step=4)  # range stops before 17
     assert fixed == ["seed=5"]
+
+
+@pytest.mark.parametrize("storage", ["null", "journal"])
+def test_optuna_dashboard_serves_the_study_as_the_summary_shows_it(cli, storage: str) -> None:
+    done = cli("-m", *SEARCH, "data.steps=10", "trainer.max_epochs=2", "hydra.sweeper.n_trials=3",
+               f"hydra.sweeper.storage={storage}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (sweep_dir,) = cli.output_dir.glob("sine_cubic/multirun_*")
+    study = f"sqlite:///{sweep_dir / 'optuna.db'}" if storage == "null" else str(sweep_dir / "optuna.journal")
+    with local_server("optuna-dashboard", [study], "/api/studies", "optuna-dashboard") as url:
+        (listed,) = get_json(f"{url}/api/studies")["study_summaries"]
+        served = get_json(f"{url}/api/studies/{listed['study_id']}")["trials"]
+    with open(sweep_dir / "summary.csv", newline="") as handle:
+        rows = {int(row["job"]): row for row in csv.DictReader(handle)}
+    assert listed["study_name"] == "search" and len(served) == len(rows) == 3
+    for trial in served:  # trial n is job n; a completed trial's value is the job's objective in the summary
+        row = rows[trial["number"]]
+        if trial["state"] == "Complete":
+            assert row["status"] == "completed" and trial["values"] == [pytest.approx(float(row["train/loss"]))]
+        else:
+            assert row["status"] == trial["state"].lower()
