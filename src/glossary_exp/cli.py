@@ -13,8 +13,9 @@ from omegaconf import DictConfig
 
 import glossary_exp.conf  # noqa: F401 - the schema and resolvers, also in launcher workers that unpickle hydra_main
 from glossary_exp import signals
-from glossary_exp.errors import TRACEBACK_ENV, full_traceback
+from glossary_exp.errors import TRACEBACK_ENV, UsageError, full_traceback
 from glossary_exp.rundir import renew_stamp
+from glossary_exp.trainer_arguments import check_moved
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -75,6 +76,11 @@ def _main(args: list[str]) -> int:
         from glossary_exp.sweep.summary import main as summary_main
 
         return summary_main(args[1:])
+    try:
+        check_moved(args)  # before Hydra, whose own answer would be a paragraph about struct mode
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     sys.argv[1:] = _info_first(args)
     if {"--info", "--cfg", "--shell-completion"} & set(_modes(args)):
         # Hydra prints these through logging, which reports a closed pipe (| head) once per line.

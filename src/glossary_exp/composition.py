@@ -7,6 +7,7 @@ returns None for anything that is not a usage error (a bug keeps its traceback).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from hydra.errors import ConfigCompositionException, InstantiationException, MissingConfigException
@@ -35,6 +36,7 @@ def explain(err: BaseException) -> str | None:
     for cause in chain:
         if isinstance(cause, UsageError):  # ours, raised while Hydra built a plugin (a sweeper's settings)
             return str(cause)
+    for cause in chain:
         text = _yaml_error(cause) or _missing_extra(cause)
         if text:
             return text
@@ -50,7 +52,11 @@ def explain(err: BaseException) -> str | None:
     if isinstance(err, OSError) and err.filename:
         return f"cannot write {err.filename}: {err.strerror} (check paths.output_dir / hydra.sweep.dir)"
     if isinstance(err, (ConfigCompositionException, OmegaConfBaseException)):
-        return str(err).strip().splitlines()[0]
+        first = str(err).strip().splitlines()[0]
+        already = re.fullmatch(r"Could not append to config\. An item is already at '(.+)'\.", first)
+        if already:  # +key=value for a key the config has: Hydra's + only adds
+            return f"{already[1]} is already set; give it without + ({already[1]}=...), or with ++ to add or override"
+        return first
     return None
 
 

@@ -13,11 +13,12 @@ from rich.tree import Tree
 
 from glossary_exp.atomic import write_text_atomically
 from glossary_exp.rundir import run_id
+from glossary_exp.trainer_arguments import DEVICE_ARGUMENTS, TRAINER_ARGUMENTS
 
 # Groups shown first in the tree, in this order; the rest follow.
-TREE_ORDER = ("name", "task", "seed", "model", "data", "optimizer", "scheduler", "trainer", "accelerator")
-# What the HParams dashboard shows: the choices that differ between runs.
-HPARAM_GROUPS = ("model", "data", "optimizer", "scheduler", "accelerator")
+TREE_ORDER = ("name", "task", "seed", "model", "data", "optimizer", "scheduler", "trainer")
+# What the HParams dashboard shows: the choices that differ between runs (and, as "accelerator", where it ran).
+HPARAM_GROUPS = ("model", "data", "optimizer", "scheduler")
 
 
 def print_config_tree(cfg: DictConfig) -> None:
@@ -95,4 +96,7 @@ def hparams_of(cfg: DictConfig) -> dict[str, Any]:
     for group in HPARAM_GROUPS:
         params[group] = OmegaConf.to_container(cfg[group], resolve=True)
     params["data"] = {k: v for k, v in params["data"].items() if k not in ("root", "mirror")}
+    # Every key in every run (Lightning's default where the config has none): the dashboard hides no column.
+    trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
+    params["accelerator"] = {k: trainer.get(k, TRAINER_ARGUMENTS[k]) for k in DEVICE_ARGUMENTS}  # type: ignore[union-attr]
     return params

@@ -15,7 +15,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp.errors import ConfigError
 from glossary_exp.rundir import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT, find_run, read_metrics
-from glossary_exp.schema import Settings
+from glossary_exp.schema import schema_node
+from glossary_exp.trainer_arguments import MOVED
 
 # Settings a resume takes from its own command line; the run's saved config keeps everything else.
 RESUME_SETTINGS = ("resume", "paths.output_dir", "paths.data_dir", "paths.dataset_mirror", "callbacks.progress_bar",
@@ -43,7 +44,7 @@ def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
     if run is None:
         raise ConfigError(f"{label}: not a run directory or the id of one run under {command.paths.output_dir}")
     record = read_metrics(run) or {}
-    saved = OmegaConf.merge(OmegaConf.structured(Settings), OmegaConf.load(run / CONFIG_FILE))
+    saved = saved_config(run)
     weights = run / CHECKPOINT_DIR / LAST_CHECKPOINT
     # The run's own overrides are no change: a requeued sweep job resumes with the overrides it started with.
     changed = [o for o in overrides if override_key(o) not in RESUME_SETTINGS and not o.startswith("hydra.")
@@ -62,6 +63,17 @@ def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
         OmegaConf.update(saved, key, OmegaConf.select(command, key), merge=False)
     saved.resume = str(run)
     return Resumed(ref, run, saved, weights, record)
+
+
+def saved_config(run: Path) -> DictConfig:
+    """The run's config.yaml under the schema; one saved before ``accelerator.*`` became ``trainer.*`` is moved over."""
+    saved = OmegaConf.load(run / CONFIG_FILE)
+    old = saved.pop("accelerator", None) or {}
+    for key, new in MOVED.items():
+        name = key.split(".", 1)[1]
+        if name in old and name not in saved.trainer:
+            saved.trainer[new.split(".", 1)[1]] = old[name]
+    return OmegaConf.merge(schema_node(), saved)  # type: ignore[return-value]
 
 
 def resumable(run: Path, cfg: Any) -> bool:
