@@ -91,7 +91,8 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("callbacks.progressbar=false",), "callbacks.progressbar is not a setting (did you mean callbacks.progress_bar?)"),
     (("paths.outputdir=x",), "paths.outputdir is not a setting (did you mean paths.output_dir?)"),
     (("accelerator.device=2",), "accelerator.device is not a setting (did you mean trainer.devices?)"),
-    (("accelerator.devices=2",), "accelerator.devices is now trainer.devices, Lightning's own name: use trainer.devices=2"),
+    (("accelerator.devices=2",),
+     "accelerator.devices is now trainer.devices, Lightning's own name: use trainer.devices=2"),
     (("+accelerator.strategy=ddp",), "accelerator.strategy is now trainer.strategy"),
     (("seeed=1",), "seeed is not a setting (did you mean seed?)"),
     (("+seeed=1",), "seeed is not a setting (did you mean seed?)"),
@@ -163,14 +164,16 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("+trainer.logger=false",), "trainer.logger is set by glossary_exp; use logger=tensorboard|csv"),
     (("+trainer.callbacks=[]",), "trainer.callbacks is set by glossary_exp"),
     (("trainer.logger=false",), "trainer.logger is set by glossary_exp; use logger=tensorboard|csv"),
-    (("trainer.enable_checkpointing=false",), "trainer.enable_checkpointing is set by glossary_exp; use callbacks.checkpoint"),
+    (("trainer.enable_checkpointing=false",),
+     "trainer.enable_checkpointing is set by glossary_exp; use callbacks.checkpoint"),
     (("trainer.default_root_dir=/tmp",), "trainer.default_root_dir is set by glossary_exp; use paths.output_dir"),
     (("trainer.num_nodes=0",), "trainer.num_nodes must be >= 1, got 0"),
     (("trainer.detect_anomaly=maybe",), "trainer.detect_anomaly must be true or false, got 'maybe'"),
     (("trainer.profiler=5",), "trainer.profiler must be a string or null, got 5"),
     # Accelerators: what Lightning refuses, with what this machine has
     (("trainer.devices=abc",), "Lightning refused trainer.accelerator=auto trainer.devices=abc"),
-    (("trainer.strategy=nope",), "trainer.strategy=nope or another trainer.* setting: You selected an invalid strategy"),
+    (("trainer.strategy=nope",),
+     "trainer.strategy=nope or another trainer.* setting: You selected an invalid strategy"),
     (("trainer.accelerator=tpu",), "Lightning refused trainer.accelerator=tpu"),
     (("+trainer.accelerator=cpu",), "trainer.accelerator is already set; give it without + (trainer.accelerator=...)"),
     (("accelerator=cpu", "trainer.devices=0"), "Lightning refused trainer.accelerator=cpu trainer.devices=0"),
@@ -263,6 +266,12 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("resume={no_checkpoint}",), "the run saved no checkpoint yet"),
     (("resume={crafted_last}",), "its last.ckpt asks to load posix.system"),
     (("resume={locked}",), "the run is in use by process"),
+    # A search's sampler and pruner: the arguments of the class their _target_ names
+    (("-m", "hparams_search=sine_cubic", "hydra.sweeper.sampler.n_startup_trial=5"),
+     "hydra.sweeper.sampler.n_startup_trial is not a setting of optuna.samplers.TPESampler (did you mean "
+     "hydra.sweeper.sampler.n_startup_trials?)"),
+    (("-m", "hparams_search=sine_cubic", "hydra.sweeper.pruner._target_=optuna.pruners.MedianPrunr"),
+     "optuna.pruners has no MedianPrunr (did you mean optuna.pruners.MedianPruner?)"),
     # Modes
     (("-m", "optimizer.lr=0.1,0.01", "--cfg", "job"), "--multirun and --cfg exclude each other"),
 ]

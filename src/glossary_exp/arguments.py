@@ -12,6 +12,7 @@ import enum
 import inspect
 import math
 import os
+import sys
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,10 +31,23 @@ def parameters(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
 
 
 def type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The parameters' type hints; where one hint cannot be resolved (a name imported only for type
+    checkers, as Optuna's are), the others still are and that one accepts any value."""
+    function = fn.__init__ if isinstance(fn, type) else fn
     try:
-        return typing.get_type_hints(fn.__init__ if isinstance(fn, type) else fn)
-    except Exception:  # unresolvable forward references: the raw annotations
-        return {n: p.annotation for n, p in parameters(fn).items()}
+        return typing.get_type_hints(function)
+    except Exception:  # noqa: BLE001 - one unresolvable forward reference fails them all
+        namespace = vars(sys.modules.get(function.__module__, typing))
+        return {n: _resolve(p.annotation, namespace) for n, p in parameters(fn).items()}
+
+
+def _resolve(annotation: Any, namespace: dict[str, Any]) -> Any:
+    if not isinstance(annotation, str):
+        return annotation
+    try:
+        return eval(annotation, dict(namespace))  # noqa: S307 - what typing.get_type_hints does with a string hint
+    except Exception:  # noqa: BLE001
+        return inspect.Parameter.empty
 
 
 def accepts(annotation: Any, value: Any) -> bool:

@@ -28,6 +28,7 @@ from optuna.distributions import BaseDistribution
 from glossary_exp.sweep.share import jobs_at_once
 from glossary_exp.sweep.space import search_space
 from glossary_exp.sweep.study import INTERRUPTED, check_storage, open_storage, shown, storage_url
+from glossary_exp.sweep.targets import build
 from glossary_exp.sweep.trials import FINISHED, Heartbeat, claim, counted, fail_stale, fail_uncounted, foreign_running
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ class Search:
                  prune_on: str | None, params: Any, enqueue: Any) -> None:
         self.n_jobs = jobs_at_once(n_jobs)  # -1: one trial per core
         self.objective, self.direction, self.n_trials = objective, direction, n_trials
-        self.study_name, self.storage, self.sampler, self.pruner = study_name, storage, sampler, pruner
+        self.study_name, self.storage = study_name, storage
+        self.sampler, self.pruner = build("hydra.sweeper.sampler", sampler), build("hydra.sweeper.pruner", pruner)
         self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
         self.params = {str(k): str(v) for k, v in (params or {}).items()}
         self.enqueue = [OmegaConf.to_container(p) if isinstance(p, DictConfig) else dict(p) for p in enqueue or []]
