@@ -97,6 +97,6 @@ def hparams_of(cfg: DictConfig) -> dict[str, Any]:
         params[group] = OmegaConf.to_container(cfg[group], resolve=True)
     params["data"] = {k: v for k, v in params["data"].items() if k not in ("root", "mirror")}
     # Every key in every run (Lightning's default where the config has none): the dashboard hides no column.
-    trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
-    params["accelerator"] = {k: trainer.get(k, TRAINER_ARGUMENTS[k]) for k in DEVICE_ARGUMENTS}  # type: ignore[union-attr]
+    trainer: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
+    params["accelerator"] = {k: trainer.get(k, TRAINER_ARGUMENTS[k]) for k in DEVICE_ARGUMENTS}
     return params
