@@ -16,7 +16,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from glossary_exp.rundir import discard_new_run
+from glossary_exp.rundir import METRICS_FILE, discard_new_run
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,11 @@ class SweepCallback(Callback):
 
     def __init__(self) -> None:
         self.sweep_dir: Path | None = None
+        self.jobs_at_start: dict[str, int] = {}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.sweep_dir = Path(config.hydra.sweep.dir)
+        self.jobs_at_start = self._jobs()
         atexit.register(self._summarize_at_exit)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -67,8 +69,8 @@ class SweepCallback(Callback):
 
         if self.sweep_dir is None or not self.sweep_dir.is_dir():
             return
-        if not job_dirs(self.sweep_dir):  # refused before any job started: leave nothing behind
-            if {p.name for p in self.sweep_dir.iterdir()} <= {"multirun.yaml"}:
+        if self._jobs() == self.jobs_at_start:  # refused before any job started: leave nothing behind
+            if not job_dirs(self.sweep_dir) and {p.name for p in self.sweep_dir.iterdir()} <= {"multirun.yaml"}:
                 discard_new_run(self.sweep_dir)  # only if this command created it
             return
         self._summarize(interrupted=True)
@@ -76,6 +78,15 @@ class SweepCallback(Callback):
             again = [a for a in sys.argv[1:] if not a.startswith("hydra.sweep.dir=")]
             print(f"Continue it with: python -m glossary_exp {shlex.join(again)} hydra.sweep.dir={self.sweep_dir}",
                   flush=True)
+
+    def _jobs(self) -> dict[str, int]:
+        """Each job directory with when its record last changed: what this command's jobs have done, seen at exit."""
+        from glossary_exp.sweep.summary import job_dirs
+
+        if self.sweep_dir is None or not self.sweep_dir.is_dir():
+            return {}
+        return {job.name: (job / METRICS_FILE).stat().st_mtime_ns if (job / METRICS_FILE).is_file() else 0
+                for job in job_dirs(self.sweep_dir)}
 
     def _summarize(self, interrupted: bool) -> list[dict[str, Any]]:
         """Print and write the summary; the jobs' rows it was made from."""

@@ -25,8 +25,9 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution
 
+from glossary_exp.errors import ConfigError
 from glossary_exp.sweep.share import jobs_at_once
-from glossary_exp.sweep.space import search_space
+from glossary_exp.sweep.space import check_same_space, search_space
 from glossary_exp.sweep.study import INTERRUPTED, check_storage, open_storage, shown, storage_url
 from glossary_exp.sweep.targets import build
 from glossary_exp.sweep.trials import FINISHED, Heartbeat, claim, counted, fail_stale, fail_uncounted, foreign_running
@@ -39,12 +40,13 @@ class Search:
 
     def __init__(self, objective: str, direction: str, n_trials: int, n_jobs: int, study_name: str,
                  storage: str | None, heartbeat_interval: int, grace_period: int, sampler: Any, pruner: Any,
-                 prune_on: str | None, params: Any, enqueue: Any) -> None:
+                 prune_on: str | None, params: Any, enqueue: Any, accept_space_change: bool = False) -> None:
         self.n_jobs = jobs_at_once(n_jobs)  # -1: one trial per core
         self.objective, self.direction, self.n_trials = objective, direction, n_trials
         self.study_name, self.storage = study_name, storage
         self.sampler, self.pruner = build("hydra.sweeper.sampler", sampler), build("hydra.sweeper.pruner", pruner)
         self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
+        self.accept_space_change = accept_space_change
         self.params = {str(k): str(v) for k, v in (params or {}).items()}
         self.enqueue = [OmegaConf.to_container(p) if isinstance(p, DictConfig) else dict(p) for p in enqueue or []]
         if storage:
@@ -60,15 +62,22 @@ class Search:
 
     def sweep(self, arguments: list[str]) -> list[list[JobReturn]]:
         sweep_dir = Path(self.config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         space, fixed = search_space([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
         if not space:
-            raise ValueError("the search space is empty: set hydra.sweeper.params or pass e.g. "
-                             "'optimizer.lr=tag(log, interval(1e-4, 1e-1))'")
+            raise ConfigError("the search space is empty: set hydra.sweeper.params or pass e.g. "
+                              "'optimizer.lr=tag(log, interval(1e-4, 1e-1))'")
+        sweep_dir.mkdir(parents=True, exist_ok=True)
         url = storage_url(self.storage, sweep_dir)
-        study = optuna.create_study(storage=open_storage(url), study_name=self.study_name, direction=self.direction,
-                                    sampler=self.sampler, pruner=self.pruner, load_if_exists=True)
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # its "Using an existing study": ours below says more
+        try:
+            study = optuna.create_study(storage=open_storage(url), study_name=self.study_name,
+                                        direction=self.direction, sampler=self.sampler, pruner=self.pruner,
+                                        load_if_exists=True)
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+        check_same_space(study, space, self.accept_space_change)  # before this run writes anything of its own
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         # Jobs reach the study through this URL (the job's own sweep dir may be elsewhere, e.g. on Ray).
         fixed.append(f"hydra.sweeper.storage='{url}'")
         with self.lock:

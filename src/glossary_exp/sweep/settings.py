@@ -59,6 +59,9 @@ class SearchConf:
     params: Dict[str, str] = field(default_factory=dict)
     # Tried first (each a dict of param -> value), e.g. the experiment's default settings.
     enqueue: List[Dict[str, Any]] = field(default_factory=list)
+    # A study resumed (hydra.sweep.dir=<it>, or a shared storage) with another search space is refused, naming
+    # what changed; true: go on in it, its trials asked in both spaces (n_trials still counts them all).
+    accept_space_change: bool = False
 
 
 def search_node() -> DictConfig:
