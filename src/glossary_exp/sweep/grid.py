@@ -122,7 +122,9 @@ def same_config(composed: DictConfig, saved: Any) -> bool:
 
 def _comparable(cfg: Any) -> dict[str, Any]:
     task = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])  # Hydra's node resolves only in a job
+    name = cfg.name  # resolved beside the hydra node: a job's name can be its experiment choice (rundir.preset_or)
     data: dict[str, Any] = OmegaConf.to_container(task, resolve=True)  # type: ignore[assignment]
+    data["name"] = name
     for key in RESUME_SETTINGS:  # settings a resume may change: they do not change what the job computes
         node, _, leaf = key.rpartition(".")
         parent = data.get(node, {}) if node else data
