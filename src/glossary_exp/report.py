@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,11 @@ def print_final(metrics: dict[str, Any], run_dir: Path) -> None:
     print(f"Run directory: {run_dir}")
 
 
-def print_resume_hint(run_dir: Path) -> None:
-    """How to continue an interrupted run: only where ``resume=`` can."""
-    print(f"Continue it with: python -m glossary_exp resume={run_id(run_dir)}", flush=True)
+def print_resume_hint(run_dir: Path, output_dir: str) -> None:
+    """How to continue an interrupted run (only where ``resume=`` can), as a command that works from any directory."""
+    where = shlex.quote(f"paths.output_dir={Path(output_dir).resolve()}")
+    print(f"Continue it with: python -m glossary_exp resume={shlex.quote(run_id(run_dir.resolve()))} {where}",
+          flush=True)
 
 
 class HParamsAtTrainStart(pl.Callback):

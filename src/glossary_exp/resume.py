@@ -21,6 +21,8 @@ from glossary_exp.trainer_arguments import MOVED
 # Settings a resume takes from its own command line; the run's saved config keeps everything else.
 RESUME_SETTINGS = ("resume", "paths.output_dir", "paths.data_dir", "paths.dataset_mirror", "callbacks.progress_bar",
                    "callbacks.progress_refresh_rate", "print_config", "trust_checkpoint")
+# Of those, how the run is shown: the run's own choice (print_config=false) holds unless the command gives another.
+SHOWN_SETTINGS = ("callbacks.progress_bar", "callbacks.progress_refresh_rate", "print_config")
 
 
 @dataclass
@@ -59,8 +61,10 @@ def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
         raise ConfigError(f"{label}: a task={saved.task} run has nothing to continue; run it again instead")
     if not weights.is_file():
         raise ConfigError(f"{label}: the run saved no checkpoint yet ({weights} is missing); start it again")
+    given = {override_key(o) for o in overrides}
     for key in RESUME_SETTINGS:
-        OmegaConf.update(saved, key, OmegaConf.select(command, key), merge=False)
+        if key not in SHOWN_SETTINGS or key in given:
+            OmegaConf.update(saved, key, OmegaConf.select(command, key), merge=False)
     saved.resume = str(run)
     return Resumed(ref, run, saved, weights, record)
 

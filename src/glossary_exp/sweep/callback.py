@@ -76,8 +76,8 @@ class SweepCallback(Callback):
         self._summarize(interrupted=True)
         if self.sweep_dir is not None:
             again = [a for a in sys.argv[1:] if not a.startswith("hydra.sweep.dir=")]
-            print(f"Continue it with: python -m glossary_exp {shlex.join(again)} hydra.sweep.dir={self.sweep_dir}",
-                  flush=True)
+            where = shlex.quote(f"hydra.sweep.dir={self.sweep_dir.resolve()}")  # from any directory
+            print(f"Continue it with: python -m glossary_exp {shlex.join(again)} {where}", flush=True)
 
     def _jobs(self) -> dict[str, int]:
         """Each job directory with when its record last changed: what this command's jobs have done, seen at exit."""
