@@ -57,6 +57,12 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (files / "truncated.ckpt").write_bytes(good.read_bytes()[:300])
     (files / "text.ckpt").write_text("not a checkpoint\n")
     (files / "a_file").write_text("a file, not a directory\n")
+    presets = files / "conf" / "experiment"  # a plugin's presets, each with a typo
+    presets.mkdir(parents=True)
+    for name, typo in (("typo_trainer", "trainer:\n  max_epoch: 1\n"), ("typo_data", "data:\n  sampels: 40\n"),
+                       ("typo_callbacks", "callbacks:\n  progres_bar: false\n")):
+        (presets / f"{name}.yaml").write_text("# @package _global_\ndefaults:\n  - override /model: random_regression\n"
+                                              f"  - override /data: random_regression\n{typo}")
     other = run_in_process("experiment=linear_regression", "data.passes=2", "trainer.max_epochs=1", output_dir=outputs)
     assert other.returncode == 0, other.stderr
     (linear,) = [run for run in run_dirs(outputs) if run != completed]
@@ -111,6 +117,15 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
      "scheduler.gama is not a setting of torch's StepLR (did you mean scheduler.gamma?)"),
     (("model.name=nope",), "model.name='nope' is not a registered model"),
     (("data.name=sine_cubicc",), "data.name='sine_cubicc' is not a registered data (did you mean sine_cubic?)"),
+    # A typo in a preset's YAML names the file
+    (("experiment=typo_trainer", "hydra.searchpath=[file://{files}/conf]"),
+     "trainer.max_epoch is not a setting of Lightning's Trainer (did you mean trainer.max_epochs?); `python -m "
+     "glossary_exp list trainer` shows all of them (set in {files}/conf/experiment/typo_trainer.yaml)"),
+    (("experiment=typo_data", "hydra.searchpath=[file://{files}/conf]"),
+     "(did you mean data.samples?); allowed: samples, features, noise, val_fraction, test_fraction, batch_size, "
+     "data_seed (set in {files}/conf/experiment/typo_data.yaml)"),
+    (("experiment=typo_callbacks", "hydra.searchpath=[file://{files}/conf]"),
+     "early_stopping_patience (in experiment/typo_callbacks.yaml)"),
     # Overrides Hydra cannot parse
     (("x=[",), "cannot parse 'x=['"),
     (("optimizer.lr=[1,2",), "cannot parse 'optimizer.lr=[1,2'"),

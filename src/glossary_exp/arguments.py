@@ -140,10 +140,10 @@ def check_arguments(key: str, fn: Callable[..., Any], kwargs: Mapping[str, Any],
             if takes_any:
                 continue
             raise ConfigError(f"{key}.{name} is not a setting of {what or key}{nearest(name, params, key)}; "
-                              f"allowed: {listing(params)}")
+                              f"allowed: {listing(params)}", key=f"{key}.{name}")
         annotation = hints.get(name, params[name].annotation)
         if not accepts(annotation, value):
-            raise ConfigError(f"{key}.{name} must be {describe(annotation)}, got {value!r}")
+            raise ConfigError(f"{key}.{name} must be {describe(annotation)}, got {value!r}", key=f"{key}.{name}")
 
 
 def changed_settings(fn: Callable[..., Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def explain(err: BaseException) -> str | None:
         if isinstance(cause, ValidationError) and cause.full_key:
             return _wrong_type(cause)
         if isinstance(cause, (ConfigKeyError, AttributeError)) and getattr(cause, "full_key", None):
-            return _unknown_key(cause)  # type: ignore[arg-type]
+            return _unknown_key(cause) + _in_file(err)  # type: ignore[arg-type]
     if isinstance(err, OSError) and err.filename:
         return f"cannot write {err.filename}: {err.strerror} (check paths.output_dir / hydra.sweep.dir)"
     if isinstance(err, (ConfigCompositionException, OmegaConfBaseException)):
@@ -71,6 +71,12 @@ def _unknown_key(cause: OmegaConfBaseException) -> str:
     if parent.split(".")[0] in OPEN_GROUPS:
         text += f" (+{full_key}=... adds one the YAML lacks)"
     return text
+
+
+def _in_file(err: BaseException) -> str:
+    """`` (in experiment/x.yaml)`` when Hydra says which config file it was merging: a typo in a preset's YAML."""
+    found = re.match(r"In '([^']+)':", str(err))
+    return f" (in {found[1]}.yaml)" if found else ""
 
 
 def _wrong_type(cause: ValidationError) -> str:

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from glossary_exp import resume, signals
 from glossary_exp.atomic import remove_stale, write_atomically, write_text_atomically
 from glossary_exp.errors import ConfigError, UsageError, full_traceback
+from glossary_exp.origin import name_file
 from glossary_exp.rundir import CONFIG_FILE, METRICS_FILE, discard_new_run, lock_run, unlock_run, write_json
 from glossary_exp.validate import check_command_line, check_values
 
@@ -57,6 +58,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         experiment = prepare(cfg, run_dir, resumed)  # reads, never writes: a refusal leaves the files as they were
     except UsageError as err:
         unlock_run(run_dir)
+        err = name_file(err, overrides)  # a typo in a preset's YAML: which file
         return _refuse(err, run_dir, {**record, "duration_s": time.time() - started}, resuming)
     try:
         return _start(experiment, run_dir, record, resumed is not None, started)

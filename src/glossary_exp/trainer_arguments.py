@@ -58,7 +58,7 @@ def check_trainer_names(trainer: Mapping[str, Any]) -> None:
         if name not in TRAINER_ARGUMENTS:
             raise ConfigError(f"trainer.{name} is not a setting of Lightning's Trainer"
                               f"{nearest(str(name), settable(), 'trainer')}; `python -m glossary_exp list trainer` "
-                              "shows all of them")
+                              "shows all of them", key=f"trainer.{name}")
 
 
 def check_moved(overrides: list[str]) -> None:

@@ -179,7 +179,7 @@ def check_values(cfg: Any) -> None:
     for key, allowed in unknown_keys(cfg):
         leaf = key.rsplit(".", 1)[-1]
         raise ConfigError(f"{key} is not a setting{nearest(leaf, allowed, key.rpartition('.')[0])}; "
-                          f"allowed: {listing(allowed)}")
+                          f"allowed: {listing(allowed)}", key=key)
     check_finite(OmegaConf.to_container(cfg, resolve=True))
     check_choice("task", cfg.task, TASKS)
     check_choice("logger", cfg.logger.name, LOGGERS)
