@@ -93,6 +93,17 @@ def plugin_report() -> tuple[list[str], list[str], list[str]]:
     return installed, broken, warnings
 
 
+def _from_broken_plugins(options: dict[str, list[str]]) -> dict[str, set[str]]:
+    """By heading, the options whose YAML a plugin that failed to load ships: not available, so not listed."""
+    from glossary_exp.registry import KINDS, broken_plugins, names, provides
+
+    broken = broken_plugins()
+    kept = {kind: set(names(kind)) for kind in KINDS}  # a name a healthy plugin registered stays
+    return {heading: {o for o in found if o not in kept.get(GROUPS[heading], ())
+                      and any(provides(p, GROUPS[heading], o) for p in broken)}
+            for heading, found in options.items()}
+
+
 def _yaml_files(directory) -> list[object]:  # a Traversable
     found = []
     for entry in directory.iterdir():
@@ -117,12 +128,15 @@ def list_main(argv: list[str]) -> int:
               f"{', '.join(listable)}", file=sys.stderr)
         return 2
 
+    withdrawn = _from_broken_plugins(options) if installed_plugins() else {}
+
     def show() -> None:
         for heading in wanted:
             if heading == TRAINER:
                 print(f"{TRAINER}: {', '.join(f'{n}={_as_yaml(TRAINER_ARGUMENTS[n])}' for n in settable())}")
             elif heading != "plugins":
-                print(f"{heading}: {', '.join(options[heading]) or '(none)'}")
+                shown = [o for o in options[heading] if o not in withdrawn.get(heading, ())]
+                print(f"{heading}: {', '.join(shown) or '(none)'}")
         if "plugins" in wanted:
             installed, broken, warnings = plugin_report()
             print(f"plugins: {', '.join(installed) or '(none)'}")
