@@ -50,3 +50,8 @@ def test_a_preset_without_a_name_runs_under_its_own_name(tmp_path) -> None:
                            "trainer.max_epochs=1", output_dir=outputs)  # no preset: the model's name, as before
     assert plain.returncode == 0, plain.stderr
     assert {r.parent.name for r in run_dirs(outputs)} == {"unnamed", "random_regression"}
+
+
+def test_long_floats_are_named_to_four_significant_digits_as_the_summary_shows_them() -> None:
+    assert run_name(["optimizer.lr=2.684639050311086e-06", "seed=3"]) == "lr-2.685e-06_seed-3"
+    assert run_name(["optimizer.lr=0.001", "data.noise=0.12345"]) == "lr-0.001_noise-0.12345"  # short ones as typed
