@@ -126,6 +126,13 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
      "data_seed (set in {files}/conf/experiment/typo_data.yaml)"),
     (("experiment=typo_callbacks", "hydra.searchpath=[file://{files}/conf]"),
      "early_stopping_patience (in experiment/typo_callbacks.yaml)"),
+    # Other tools' spellings: LightningCLI's, lightning-hydra-template's
+    (("fit", "--trainer.max_epochs=3", "--model.hidden", "8"), "that is LightningCLI's spelling; glossary_exp takes "
+     "Hydra overrides: python -m glossary_exp trainer.max_epochs=3 model.hidden=8"),
+    (("--print_config",), "glossary_exp takes Hydra overrides: python -m glossary_exp --cfg job"),
+    (("test", "--ckpt_path", "best.ckpt", "--seed_everything=3"),
+     "python -m glossary_exp task=test ckpt_path=best.ckpt seed=3"),
+    (("trainer=gpu",), "the device presets (lightning-hydra-template's trainer=gpu) are accelerator=<auto|cpu|gpu|mps"),
     # Overrides Hydra cannot parse
     (("x=[",), "cannot parse 'x=['"),
     (("optimizer.lr=[1,2",), "cannot parse 'optimizer.lr=[1,2'"),

@@ -15,7 +15,7 @@ import glossary_exp.conf  # noqa: F401 - the schema and resolvers, also in launc
 from glossary_exp import signals
 from glossary_exp.errors import TRACEBACK_ENV, UsageError, full_traceback
 from glossary_exp.rundir import renew_stamp
-from glossary_exp.trainer_arguments import check_moved
+from glossary_exp.spellings import check_spellings
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -77,7 +77,7 @@ def _main(args: list[str]) -> int:
 
         return summary_main(args[1:])
     try:
-        check_moved(args)  # before Hydra, whose own answer would be a paragraph about struct mode
+        check_spellings(args)  # before Hydra, whose own answer would be its usage or a paragraph about struct mode
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

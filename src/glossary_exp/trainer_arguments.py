@@ -59,18 +59,3 @@ def check_trainer_names(trainer: Mapping[str, Any]) -> None:
             raise ConfigError(f"trainer.{name} is not a setting of Lightning's Trainer"
                               f"{nearest(str(name), settable(), 'trainer')}; `python -m glossary_exp list trainer` "
                               "shows all of them", key=f"trainer.{name}")
-
-
-def check_moved(overrides: list[str]) -> None:
-    """A pointer for ``accelerator.<key>=`` (the old spelling): the ``accelerator`` group is presets only now."""
-    for override in overrides:
-        key, has_value, value = override.partition("=")
-        key = key.lstrip("+~")
-        if not key.startswith("accelerator.") or not has_value:
-            continue
-        if key in MOVED:
-            raise ConfigError(f"{key} is now {MOVED[key]}, Lightning's own name: use {MOVED[key]}={value}")
-        leaf = key.split(".", 1)[1]
-        raise ConfigError(f"{key} is not a setting{nearest(leaf, settable(), 'trainer')}; accelerator=<preset> "
-                          "chooses a preset, and trainer.accelerator, trainer.devices, trainer.strategy, "
-                          "trainer.num_nodes and trainer.precision are Lightning's own settings")
