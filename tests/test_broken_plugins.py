@@ -118,7 +118,8 @@ def test_list_names_the_broken_plugins_and_why(broken_plugins: dict[str, str], t
     assert "simple_nn" in models and "clash_extra" not in models  # what the clashing plugin registered is withdrawn
     assert "gone_model" not in models and "typo_model" not in models  # a broken plugin's YAML offers nothing
     assert re.search(r"name_error = name_error_glossary_plugin.plugin \(name-error-glossary-plugin 0.0.1\): "
-                     r"NameError: name 'Tensr' is not defined \(at \S+/name_error_glossary_plugin/plugin.py:6\)", broken)
+                     r"NameError: name 'Tensr' is not defined \(at \S+/name_error_glossary_plugin/plugin.py:6\)",
+                     broken)
 
 
 def test_asking_for_what_a_broken_plugin_provides_names_it(broken_plugins: dict[str, str], tmp_path: Path) -> None:

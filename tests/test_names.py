@@ -33,13 +33,13 @@ def test_a_test_run_is_named_after_the_run_whose_checkpoint_it_read() -> None:
 
 
 def test_a_preset_without_a_name_runs_under_its_own_name(tmp_path) -> None:
-    """A plugin's experiment preset that sets no ``name:`` goes to outputs/<preset>/, as the README says, not the model's."""
-    from conftest import run_in_process, run_dirs
+    """A preset that sets no ``name:`` runs under outputs/<preset>/ (as the README says), not the model's name."""
+    from conftest import run_dirs, run_in_process
 
     (tmp_path / "conf" / "experiment").mkdir(parents=True)
     (tmp_path / "conf" / "experiment" / "unnamed.yaml").write_text(
-        "# @package _global_\ndefaults:\n  - override /model: random_regression\n  - override /data: random_regression\n"
-        "data:\n  samples: 40\ntrainer:\n  max_epochs: 1\n")
+        "# @package _global_\ndefaults:\n  - override /model: random_regression\n"
+        "  - override /data: random_regression\ndata:\n  samples: 40\ntrainer:\n  max_epochs: 1\n")
     outputs = tmp_path / "outputs"
     result = run_in_process("experiment=unnamed", f"hydra.searchpath=[file://{tmp_path / 'conf'}]", output_dir=outputs)
     assert result.returncode == 0, result.stderr

@@ -173,5 +173,5 @@ def test_a_study_goes_on_only_in_its_own_space_unless_the_change_is_accepted() -
     older = optuna.create_study()  # saved before the space was recorded: its trials' distributions say
     older.add_trial(optuna.trial.create_trial(params={"optimizer.lr": 0.01}, distributions=lr, value=1.0))
     assert SPACE_ATTR not in older.user_attrs
-    with pytest.raises(ConfigError, match="optimizer.lr: 0.0001..0.1 log -> 1e-05..0.1 log"):
+    with pytest.raises(ConfigError, match=r"optimizer\.lr: 0\.0001\.\.0\.1 log -> 1e-05\.\.0\.1 log"):
         check_same_space(older, wider, accept=False)

@@ -9,7 +9,7 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig, OmegaConf
 
-from conftest import run_in_process, run_dirs
+from conftest import run_dirs, run_in_process
 from glossary_exp.trainer_arguments import OWN_TRAINER_ARGUMENTS, TRAINER_ARGUMENTS, settable
 from glossary_exp.validate import check_values
 
@@ -24,7 +24,7 @@ def test_the_static_list_is_the_installed_lightnings_signature() -> None:
     import lightning.pytorch as pl
 
     live = {name: p.default for name, p in inspect.signature(pl.Trainer.__init__).parameters.items() if name != "self"}
-    assert TRAINER_ARGUMENTS == live, f"update TRAINER_ARGUMENTS in trainer_arguments.py to: {live!r}"
+    assert live == TRAINER_ARGUMENTS, f"update TRAINER_ARGUMENTS in trainer_arguments.py to: {live!r}"
     assert set(OWN_TRAINER_ARGUMENTS) <= set(live)
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from omegaconf import OmegaConf
 
 from glossary_exp.errors import ConfigError
 
 _ABSENT = object()
+E = TypeVar("E", bound=Exception)
 
 
 def file_setting(key: str) -> str | None:
@@ -43,7 +44,7 @@ def file_setting(key: str) -> str | None:
     return None
 
 
-def name_file(err: Exception, overrides: list[str]) -> Exception:
+def name_file(err: E, overrides: list[str]) -> E:
     """``err`` with ``(set in <file>)`` when its key came from a config file rather than the command line."""
     key = getattr(err, "key", None)
     given = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
@@ -58,9 +59,9 @@ def _find(sources: Any, name: str) -> Path | None:
     """The first of Hydra's config sources (``pkg://a.conf``, ``file:///dir``) that holds ``name``, as a file."""
     for source in sources:
         try:
-            root = files(source.path) if source.schema == "pkg" else Path(source.path) if source.schema == "file" else None
-            if root is not None and (root / name).is_file():
-                return Path(str(root / name))
+            root = {"pkg": files, "file": Path}.get(source.schema)
+            if root is not None and (root(source.path) / name).is_file():
+                return Path(str(root(source.path) / name))
         except (ImportError, TypeError, OSError):
             continue
     return None

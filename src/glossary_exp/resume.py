@@ -72,6 +72,7 @@ def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
 def saved_config(run: Path) -> DictConfig:
     """The run's config.yaml under the schema; one saved before ``accelerator.*`` became ``trainer.*`` is moved over."""
     saved = OmegaConf.load(run / CONFIG_FILE)
+    assert isinstance(saved, DictConfig), f"{run / CONFIG_FILE} holds no mapping"
     old = saved.pop("accelerator", None) or {}
     for key, new in MOVED.items():
         name = key.split(".", 1)[1]

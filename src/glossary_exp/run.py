@@ -95,7 +95,8 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
         if interrupted:
             write_json(run_dir / METRICS_FILE, record)
             if resume.resumable(run_dir, cfg) and not cfg.trainer.fast_dev_run and not _in_sweep():
-                print_resume_hint(run_dir, cfg.paths.output_dir)  # a sweep's jobs continue with the sweep (its callback says how)
+                # A sweep's jobs continue with the sweep (its callback says how).
+                print_resume_hint(run_dir, cfg.paths.output_dir)
             raise KeyboardInterrupt from err  # the CLI exits 128 + the signal; a sweep stops here
         if isinstance(err, UsageError) and not resumed and experiment.trainer.global_step == 0:
             return _refuse(err, run_dir, record, resuming=False)  # it never trained: nothing worth keeping

@@ -1,13 +1,19 @@
-"""A search space in Hydra's sweep syntax (``interval``, ``tag(log, ...)``, ``choice``, ``range``) as Optuna distributions,
-and the check that a resumed study goes on in the space it was started in."""
+"""A search space in Hydra's sweep syntax (``interval``, ``tag(log, ...)``, ``choice``, ``range``) as Optuna
+distributions, and the check that a resumed study goes on in the space it was started in."""
 
 from __future__ import annotations
 
 import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, Transformer
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
-from optuna.distributions import distribution_to_json, json_to_distribution
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    distribution_to_json,
+    json_to_distribution,
+)
 
 from glossary_exp.errors import ConfigError
 
@@ -79,7 +85,7 @@ def _shown(dist_json: str | None) -> str:
     if dist_json is None:
         return "none"
     dist = json_to_distribution(dist_json)
-    if isinstance(dist, CategoricalDistribution):
-        return f"choice({', '.join(map(str, dist.choices))})"
-    step = getattr(dist, "step", None)
+    if not isinstance(dist, (FloatDistribution, IntDistribution)):
+        return f"choice({', '.join(map(str, getattr(dist, 'choices', ())))})"
+    step = dist.step
     return f"{dist.low:g}..{dist.high:g}" + (" log" if dist.log else "") + (f" step {step:g}" if step else "")

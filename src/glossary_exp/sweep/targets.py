@@ -26,7 +26,8 @@ def build(key: str, node: DictConfig | dict[str, Any] | None) -> Any:
     """``instantiate(node)`` once its keys are arguments of its ``_target_``; None for a null node."""
     if node is None:
         return None
-    settings = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+    settings: dict[str, Any] = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) \
+        else dict(node)  # type: ignore[assignment]  # a mapping's container is a dict
     target = settings.get("_target_")
     if not target:
         raise ConfigError(f"{key} names no _target_; give {key}._target_=<class>, e.g. optuna.samplers.TPESampler")
