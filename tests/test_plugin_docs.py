@@ -15,7 +15,9 @@ PAGE = REPO / "docs" / "plugins.md"
 
 
 def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", PAGE.read_text(), flags=re.S)
+    """The ``language`` code blocks of the page's complete example."""
+    example = PAGE.read_text().split("### A complete example", 1)[1].split("\n### ", 1)[0]
+    return re.findall(rf"```{language}\n(.*?)```", example, flags=re.S)
 
 
 @pytest.fixture(scope="module")
