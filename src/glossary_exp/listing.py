@@ -59,7 +59,8 @@ usage: python -m glossary_exp list [{'|'.join([*GROUPS, 'plugins', TRAINER])} ..
 
 Prints the options of each config group (or of the groups named), then the installed plugins:
 those that failed to load are listed under "broken plugins" with their error. `list trainer`:
-the arguments of Lightning's Trainer a trainer.<name>=<value> setting can give, with their defaults."""
+the arguments of Lightning's Trainer a trainer.<name>=<value> setting can give, with Lightning's defaults
+(config.yaml and presets set some: --cfg job shows a run's)."""
 PACKAGE_DATA_HINT = ('add to its pyproject.toml: [tool.setuptools.package-data] {package} = ["conf/**/*.yaml"] '
                      "(a regular install leaves out files that are not Python)")
 
