@@ -57,6 +57,12 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (files / "truncated.ckpt").write_bytes(good.read_bytes()[:300])
     (files / "text.ckpt").write_text("not a checkpoint\n")
     (files / "a_file").write_text("a file, not a directory\n")
+    presets = files / "conf" / "experiment"  # a plugin's presets, each with a typo
+    presets.mkdir(parents=True)
+    for name, typo in (("typo_trainer", "trainer:\n  max_epoch: 1\n"), ("typo_data", "data:\n  sampels: 40\n"),
+                       ("typo_callbacks", "callbacks:\n  progres_bar: false\n")):
+        (presets / f"{name}.yaml").write_text("# @package _global_\ndefaults:\n  - override /model: random_regression\n"
+                                              f"  - override /data: random_regression\n{typo}")
     other = run_in_process("experiment=linear_regression", "data.passes=2", "trainer.max_epochs=1", output_dir=outputs)
     assert other.returncode == 0, other.stderr
     (linear,) = [run for run in run_dirs(outputs) if run != completed]
@@ -84,18 +90,22 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("hparams_search=mnist",), "hparams_search=mnist is not an option (did you mean mnist_mlp?)"),
     (("callbacks=none",), "callbacks=none is not an option"),
     (("experiment=mnist_mlp", "model.hiden=64"), "model.hiden is not a setting (did you mean model.hidden?)"),
-    (("trainer.max_epoch=3",), "trainer.max_epoch is not a setting (did you mean trainer.max_epochs?)"),
+    (("trainer.max_epoch=3",),
+     "trainer.max_epoch is not a setting of Lightning's Trainer (did you mean trainer.max_epochs?)"),
     (("optimizer.lrr=0.1",), "optimizer.lrr is not a setting (did you mean optimizer.lr?)"),
     ((RR, "data.batchsize=3"), "data.batchsize is not a setting (did you mean data.batch_size?)"),
     (("callbacks.progressbar=false",), "callbacks.progressbar is not a setting (did you mean callbacks.progress_bar?)"),
     (("paths.outputdir=x",), "paths.outputdir is not a setting (did you mean paths.output_dir?)"),
-    (("accelerator.device=2",), "accelerator.device is not a setting (did you mean accelerator.devices?)"),
+    (("accelerator.device=2",), "accelerator.device is not a setting (did you mean trainer.devices?)"),
+    (("accelerator.devices=2",),
+     "accelerator.devices is now trainer.devices, Lightning's own name: use trainer.devices=2"),
+    (("+accelerator.strategy=ddp",), "accelerator.strategy is now trainer.strategy"),
     (("seeed=1",), "seeed is not a setting (did you mean seed?)"),
     (("+seeed=1",), "seeed is not a setting (did you mean seed?)"),
     (("+callbacks.progressbar=false",),
      "callbacks.progressbar is not a setting (did you mean callbacks.progress_bar?)"),
     (("+paths.cache=x",), "paths.cache is not a setting"),
-    (("+accelerator.nodes=2",), "accelerator.nodes is not a setting"),
+    (("+accelerator.nodes=2",), "accelerator.nodes is not a setting (did you mean trainer.num_nodes?)"),
     (("+logger.level=1",), "logger.level is not a setting"),
     ((RR, "+model.hiden=3"), "model.hiden is not a setting of model random_regression (did you mean model.hidden?)"),
     ((RR, "+data.sampels=10"), "data.sampels is not a setting of data random_regression (did you mean data.samples?)"),
@@ -107,6 +117,22 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
      "scheduler.gama is not a setting of torch's StepLR (did you mean scheduler.gamma?)"),
     (("model.name=nope",), "model.name='nope' is not a registered model"),
     (("data.name=sine_cubicc",), "data.name='sine_cubicc' is not a registered data (did you mean sine_cubic?)"),
+    # A typo in a preset's YAML names the file
+    (("experiment=typo_trainer", "hydra.searchpath=[file://{files}/conf]"),
+     "trainer.max_epoch is not a setting of Lightning's Trainer (did you mean trainer.max_epochs?); `python -m "
+     "glossary_exp list trainer` shows all of them (set in {files}/conf/experiment/typo_trainer.yaml)"),
+    (("experiment=typo_data", "hydra.searchpath=[file://{files}/conf]"),
+     "(did you mean data.samples?); allowed: samples, features, noise, val_fraction, test_fraction, batch_size, "
+     "data_seed (set in {files}/conf/experiment/typo_data.yaml)"),
+    (("experiment=typo_callbacks", "hydra.searchpath=[file://{files}/conf]"),
+     "early_stopping_patience (in experiment/typo_callbacks.yaml)"),
+    # Other tools' spellings: LightningCLI's, lightning-hydra-template's
+    (("fit", "--trainer.max_epochs=3", "--model.hidden", "8"), "that is LightningCLI's spelling; glossary_exp takes "
+     "Hydra overrides: python -m glossary_exp trainer.max_epochs=3 model.hidden=8"),
+    (("--print_config",), "glossary_exp takes Hydra overrides: python -m glossary_exp --cfg job"),
+    (("test", "--ckpt_path", "best.ckpt", "--seed_everything=3"),
+     "python -m glossary_exp task=test ckpt_path=best.ckpt seed=3"),
+    (("trainer=gpu",), "the device presets (lightning-hydra-template's trainer=gpu) are accelerator=<auto|cpu|gpu|mps"),
     # Overrides Hydra cannot parse
     (("x=[",), "cannot parse 'x=['"),
     (("optimizer.lr=[1,2",), "cannot parse 'optimizer.lr=[1,2'"),
@@ -159,12 +185,20 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("+trainer.max_steps=-5",), "trainer.max_steps must be >= -1, got -5"),
     (("+trainer.logger=false",), "trainer.logger is set by glossary_exp; use logger=tensorboard|csv"),
     (("+trainer.callbacks=[]",), "trainer.callbacks is set by glossary_exp"),
-    (("+trainer.accelerator=cpu",), "trainer.accelerator is set by glossary_exp; use accelerator.accelerator"),
+    (("trainer.logger=false",), "trainer.logger is set by glossary_exp; use logger=tensorboard|csv"),
+    (("trainer.enable_checkpointing=false",),
+     "trainer.enable_checkpointing is set by glossary_exp; use callbacks.checkpoint"),
+    (("trainer.default_root_dir=/tmp",), "trainer.default_root_dir is set by glossary_exp; use paths.output_dir"),
+    (("trainer.num_nodes=0",), "trainer.num_nodes must be >= 1, got 0"),
+    (("trainer.detect_anomaly=maybe",), "trainer.detect_anomaly must be true or false, got 'maybe'"),
     (("trainer.profiler=5",), "trainer.profiler must be a string or null, got 5"),
     # Accelerators: what Lightning refuses, with what this machine has
-    (("accelerator.devices=abc",), "Lightning refused accelerator=auto"),
-    (("accelerator.strategy=nope",), "Lightning refused accelerator=auto"),
-    (("accelerator.accelerator=tpu",), "Lightning refused accelerator=auto"),
+    (("trainer.devices=abc",), "Lightning refused trainer.accelerator=auto trainer.devices=abc"),
+    (("trainer.strategy=nope",),
+     "trainer.strategy=nope or another trainer.* setting: You selected an invalid strategy"),
+    (("trainer.accelerator=tpu",), "Lightning refused trainer.accelerator=tpu"),
+    (("+trainer.accelerator=cpu",), "trainer.accelerator is already set; give it without + (trainer.accelerator=...)"),
+    (("accelerator=cpu", "trainer.devices=0"), "Lightning refused trainer.accelerator=cpu trainer.devices=0"),
     # Optimizers: torch's signature, ranges by name, then torch's own checks on a stand-in parameter
     (("optimizer.lr=abc",), "optimizer.lr must be a finite number, got 'abc'"),
     (("optimizer.lr=-1",), "optimizer.lr must be > 0, got -1"),
@@ -254,6 +288,12 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("resume={no_checkpoint}",), "the run saved no checkpoint yet"),
     (("resume={crafted_last}",), "its last.ckpt asks to load posix.system"),
     (("resume={locked}",), "the run is in use by process"),
+    # A search's sampler and pruner: the arguments of the class their _target_ names
+    (("-m", "hparams_search=sine_cubic", "hydra.sweeper.sampler.n_startup_trial=5"),
+     "hydra.sweeper.sampler.n_startup_trial is not a setting of optuna.samplers.TPESampler (did you mean "
+     "hydra.sweeper.sampler.n_startup_trials?)"),
+    (("-m", "hparams_search=sine_cubic", "hydra.sweeper.pruner._target_=optuna.pruners.MedianPrunr"),
+     "optuna.pruners has no MedianPrunr (did you mean optuna.pruners.MedianPruner?)"),
     # Modes
     (("-m", "optimizer.lr=0.1,0.01", "--cfg", "job"), "--multirun and --cfg exclude each other"),
 ]

@@ -3,6 +3,7 @@ ship no YAML or a YAML syntax error, and what every command then says."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -47,6 +48,15 @@ PLUGINS = {
         class Impostor(GlossaryModule):
             pass
         """), {}),
+    # A NameError in a class body (a misspelt annotation), line 6; its YAML names the model it would add.
+    "name_error": (textwrap.dedent("""\
+        from glossary_exp.module import GlossaryModule
+        from glossary_exp.registry import register
+
+        @register("model", "typo_model")
+        class TypoModel(GlossaryModule):
+            weight: Tensr = None
+        """), {"model/typo_model.yaml": "name: typo_model\n"}),
     # Installed without package-data: a regular install leaves its YAML out.
     "yamlless": ("", {"model/lost_model.yaml": "name: lost_model\n"}),
     # Its experiment preset has a YAML syntax error on line 3.
@@ -76,7 +86,7 @@ def build(root: Path, short: str, module: str, configs: dict[str, str]) -> Path:
 
 @pytest.fixture(scope="module")
 def broken_plugins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """All four installed (regular installs, offline) into a directory of their own; the environment that sees them."""
+    """All five installed (regular installs, offline) into a directory of their own; the environment that sees them."""
     root = tmp_path_factory.mktemp("broken_plugins")
     paths = [build(root, short, module, configs) for short, (module, configs) in PLUGINS.items()]
     return install_into(root / "site", *paths)
@@ -106,16 +116,22 @@ def test_list_names_the_broken_plugins_and_why(broken_plugins: dict[str, str], t
            "glossary_exp.vision.mlp.SimpleNNClassifier already has" in broken
     models = lines["models"].split(", ")
     assert "simple_nn" in models and "clash_extra" not in models  # what the clashing plugin registered is withdrawn
+    assert "gone_model" not in models and "typo_model" not in models  # a broken plugin's YAML offers nothing
+    assert re.search(r"name_error = name_error_glossary_plugin.plugin \(name-error-glossary-plugin 0.0.1\): "
+                     r"NameError: name 'Tensr' is not defined \(at \S+/name_error_glossary_plugin/plugin.py:6\)",
+                     broken)
 
 
 def test_asking_for_what_a_broken_plugin_provides_names_it(broken_plugins: dict[str, str], tmp_path: Path) -> None:
     result = glossary("model=gone_model", f"paths.output_dir={tmp_path / 'outputs'}", *QUIET, cwd=tmp_path,
                       env=broken_plugins)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == ("error: model 'gone_model' comes from plugin broken_import = "
-                                     "broken_import_glossary_plugin.plugin (broken-import-glossary-plugin 0.0.1), "
-                                     "which failed to load: ModuleNotFoundError: No module named "
-                                     "'nonexistent_dependency_xyz'")
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: model 'gone_model' comes from plugin broken_import = "
+                           "broken_import_glossary_plugin.plugin (broken-import-glossary-plugin 0.0.1), "
+                           "which failed to load: ModuleNotFoundError: No module named "
+                           "'nonexistent_dependency_xyz' (at "), line
+    assert line.endswith("/broken_import_glossary_plugin/plugin.py:1)"), line  # the plugin's file and line
     assert not (tmp_path / "outputs").exists()
 
 

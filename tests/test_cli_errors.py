@@ -38,7 +38,8 @@ BAD_INPUTS = [
     (["resume=/no/such/run"], "error: resume=/no/such/run: not a run directory or the id of one run", None),
     (["-m", "optimizer.lr=0.1,0.01", "--cfg", "job"], "error: --multirun and --cfg exclude each other", "--info"),
     (["trainer.precision=33"], "error: trainer.precision must be one of", "32-true"),
-    (["accelerator.devices=abc"], "error: Lightning refused accelerator=auto", "should be an int > 0"),
+    (["trainer.devices=abc"], "error: Lightning refused trainer.accelerator=auto trainer.devices=abc",
+     "should be an int > 0"),
 ]
 
 
@@ -70,15 +71,15 @@ def test_a_loss_that_turns_infinite_is_recorded_and_explained(earlier_run: Path)
 def test_gpu_on_a_machine_without_one_names_what_it_has(tmp_path: Path) -> None:
     result = run_cli("experiment=quadratic_gd", "accelerator=gpu", output_dir=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "error: Lightning refused accelerator=gpu" in result.stderr
+    assert "error: Lightning refused trainer.accelerator=gpu" in result.stderr
     assert "This machine has: cpu" in result.stderr and "list accelerators" in result.stderr
 
 
 def test_ddp_that_reruns_the_command_is_refused_in_a_multirun(tmp_path: Path) -> None:
-    result = run_cli("-m", "experiment=quadratic_gd", "accelerator=cpu", "accelerator.devices=2",
-                     "accelerator.strategy=ddp", output_dir=tmp_path)
+    result = run_cli("-m", "experiment=quadratic_gd", "trainer.accelerator=cpu", "trainer.devices=2",
+                     "trainer.strategy=ddp", output_dir=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert "accelerator.strategy=ddp starts each process by running the command again" in result.stdout
+    assert "trainer.strategy=ddp starts each process by running the command again" in result.stdout
     assert len(list((tmp_path / "quadratic_gd").glob("multirun_*"))) == 1  # the sweep did not start again
 
 

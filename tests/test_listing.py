@@ -75,3 +75,14 @@ def test_bash_completion_of_glossary_exp_completes_options() -> None:
     result = subprocess.run(["bash", "-c", bash], capture_output=True, text=True,
                             env={**os.environ, "PATH": f"{script.parent}:{os.environ['PATH']}"})
     assert result.stdout.split() == ["experiment=mnist_mlp"], result.stdout + result.stderr
+
+
+def test_list_trainer_shows_lightnings_arguments_without_torch() -> None:
+    result = run("list", "trainer")
+    assert result.returncode == 0
+    heading, names = result.stdout.strip().split(": ", 1)
+    assert heading == "trainer"
+    arguments = dict(item.split("=", 1) for item in names.split(", "))
+    assert arguments["max_epochs"] == "null" and arguments["num_nodes"] == "1" and arguments["devices"] == "auto"
+    assert "logger" not in arguments and "callbacks" not in arguments  # glossary_exp's own settings
+    assert "torch" not in imported(result) and "lightning" not in imported(result)

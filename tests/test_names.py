@@ -30,3 +30,28 @@ def test_a_test_run_is_named_after_the_run_whose_checkpoint_it_read() -> None:
     checkpoint = "outputs/mnist_mlp/2026-12-01_22-23-20_730297_lr-0.01/checkpoints/best.ckpt"
     assert run_name(["task=test", f"ckpt_path={checkpoint}"]) == "test_of_2026-12-01_22-23-20_730297"
     assert run_name(["task=predict", "ckpt_path=/weights/model.ckpt"]) == "predict_of_model"
+
+
+def test_a_preset_without_a_name_runs_under_its_own_name(tmp_path) -> None:
+    """A preset that sets no ``name:`` runs under outputs/<preset>/ (as the README says), not the model's name."""
+    from conftest import run_dirs, run_in_process
+
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    (tmp_path / "conf" / "experiment" / "unnamed.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /model: random_regression\n"
+        "  - override /data: random_regression\ndata:\n  samples: 40\ntrainer:\n  max_epochs: 1\n")
+    outputs = tmp_path / "outputs"
+    result = run_in_process("experiment=unnamed", f"hydra.searchpath=[file://{tmp_path / 'conf'}]", output_dir=outputs)
+    assert result.returncode == 0, result.stderr
+    (run,) = run_dirs(outputs)
+    assert run.parent == outputs / "unnamed"
+    assert "name: unnamed" in (run / "config.yaml").read_text()
+    plain = run_in_process("model=random_regression", "data=random_regression", "data.samples=40",
+                           "trainer.max_epochs=1", output_dir=outputs)  # no preset: the model's name, as before
+    assert plain.returncode == 0, plain.stderr
+    assert {r.parent.name for r in run_dirs(outputs)} == {"unnamed", "random_regression"}
+
+
+def test_long_floats_are_named_to_four_significant_digits_as_the_summary_shows_them() -> None:
+    assert run_name(["optimizer.lr=2.684639050311086e-06", "seed=3"]) == "lr-2.685e-06_seed-3"
+    assert run_name(["optimizer.lr=0.001", "data.noise=0.12345"]) == "lr-0.001_noise-0.12345"  # short ones as typed

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,11 +43,15 @@ def test_ctrl_c_then_resume_matches_an_unbroken_run(unbroken: Path, tmp_path: Pa
     assert record["error"] == "interrupted by Ctrl-C (SIGINT)"
     assert process.returncode == 130  # as a shell reports a command stopped by SIGINT
     assert "Traceback" not in output
-    assert f"Continue it with: python -m glossary_exp resume={run_dir.name[:26]}" in output
+    (hint,) = re.findall(r"Continue it with: python -m glossary_exp (.+)", output)
+    assert hint == f"resume={run_dir.name[:26]} paths.output_dir={output_dir}"  # the stamp and where: from anywhere
 
-    run_id = run_dir.name[:26]  # the stamp: what the end of a run prints, no quoting needed
-    result = run_cli(f"resume={run_id}", output_dir=output_dir)
+    elsewhere = tmp_path / "elsewhere"  # typed as printed, in another directory, without print_config=false
+    elsewhere.mkdir()
+    result = subprocess.run([sys.executable, "-m", "glossary_exp", *shlex.split(hint)], capture_output=True,
+                            text=True, cwd=elsewhere)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert "max_epochs: 4" not in result.stdout  # the run's print_config=false holds: no config tree
     assert run_dirs(output_dir) == [run_dir]  # continued in place, no new run directory
     resumed, expected = read_metrics(run_dir), read_metrics(unbroken)
     assert resumed["status"] == "completed" and resumed["seed"] == 7
@@ -56,7 +64,7 @@ def test_ctrl_c_then_resume_matches_an_unbroken_run(unbroken: Path, tmp_path: Pa
     assert resumed["overrides"] == record["overrides"] and len(resumed["resumed"]) == 1  # the record stays whole
     assert "Continue it with" not in result.stdout  # a completed run has nothing to continue
 
-    again = run_cli(f"resume={run_id}", output_dir=output_dir)
+    again = run_cli(f"resume={run_dir.name[:26]}", output_dir=output_dir)
     assert again.returncode == 2 and "the run completed" in again.stderr
     assert read_metrics(run_dir) == resumed  # refusing it changed nothing
 

@@ -109,8 +109,8 @@ def test_cosine_scheduler_with_default_t_max_spans_the_whole_run(cli) -> None:
 # The ddp preset; and two devices under strategy auto, in a multirun of one job: Lightning's "ddp"
 # would run the sweep again in the second process (two run directories).
 @pytest.mark.parametrize("mode,accelerator", [
-    ((), ("accelerator=ddp", "accelerator.accelerator=cpu", "accelerator.devices=2")),
-    (("-m",), ("accelerator=cpu", "accelerator.devices=2")),
+    ((), ("accelerator=ddp", "trainer.accelerator=cpu")),
+    (("-m",), ("accelerator=cpu", "trainer.devices=2")),
 ], ids=["ddp", "auto"])
 def test_ddp_over_two_cpu_processes_trains_and_tests(cli, mode: tuple[str, ...],
                                                      accelerator: tuple[str, ...]) -> None:

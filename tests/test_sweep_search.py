@@ -16,8 +16,9 @@ import pytest
 from hydra import compose, initialize_config_module
 from optuna.trial import TrialState
 
-from conftest import QUIET, get_json, local_server, read_metrics
-from glossary_exp.sweep.space import search_space
+from conftest import QUIET, get_json, local_server, read_metrics, snapshot
+from glossary_exp.errors import ConfigError
+from glossary_exp.sweep.space import SPACE_ATTR, check_same_space, search_space
 from glossary_exp.sweep.study import INTERRUPTED
 
 # seed=0: every trial starts from the same cubic, so the losses (and what is pruned) are repeatable.
@@ -89,6 +90,18 @@ def test_interrupted_search_resumes_in_the_same_study(cli) -> None:
     rerun = next(t for t in after if t.user_attrs.get("rerun_of") == 1)
     assert rerun.params == before[1].params  # the interrupted trial ran again
     assert f"{len(after)} jobs" in resumed.stdout  # the summary lists every job dir of the sweep
+
+    # Run again with another range: refused in one line naming it, the sweep's files as they were.
+    other = (*args, "optimizer.lr=tag(log, interval(1e-7, 1e-6))", f"hydra.sweep.dir={sweep_dir}")
+    files = snapshot(sweep_dir)
+    refused = cli(*other)
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        "error: the study 'search' was searched over another space (optimizer.lr: 1e-08..3e-06 log -> "
+        "1e-07..1e-06 log); its trials would mix with these: give a new hydra.sweeper.study_name (or leave out "
+        "hydra.sweep.dir) for a new study, or hydra.sweeper.accept_space_change=true to go on in it"]
+    assert snapshot(sweep_dir) == files and "Continue it with" not in refused.stdout
+    accepted = cli(*other, "hydra.sweeper.accept_space_change=true")  # n_trials=3 counts the study's: none to run
+    assert accepted.returncode == 0 and len(load_study(sweep_dir).trials) == len(after), accepted.stderr[-2000:]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is None,
@@ -164,3 +177,22 @@ def test_optuna_dashboard_serves_the_study_as_the_summary_shows_it(cli, storage:
             assert row["status"] == "completed" and trial["values"] == [pytest.approx(float(row["train/loss"]))]
         else:
             assert row["status"] == trial["state"].lower()
+
+
+def test_a_study_goes_on_only_in_its_own_space_unless_the_change_is_accepted() -> None:
+    lr = {"optimizer.lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
+    wider = {"optimizer.lr": optuna.distributions.FloatDistribution(1e-5, 1e-1, log=True),
+             "data.batch_size": optuna.distributions.CategoricalDistribution([32, 64])}
+    study = optuna.create_study()
+    check_same_space(study, lr, accept=False)  # a new study takes the space it is given
+    check_same_space(study, dict(lr), accept=False)  # the same space again
+    with pytest.raises(ConfigError, match=r"\(data.batch_size: none -> choice\(32, 64\); "
+                                          r"optimizer.lr: 0.0001..0.1 log -> 1e-05..0.1 log\)"):
+        check_same_space(study, wider, accept=False)
+    check_same_space(study, wider, accept=True)
+    check_same_space(study, wider, accept=False)  # the accepted space is the study's from now on
+    older = optuna.create_study()  # saved before the space was recorded: its trials' distributions say
+    older.add_trial(optuna.trial.create_trial(params={"optimizer.lr": 0.01}, distributions=lr, value=1.0))
+    assert SPACE_ATTR not in older.user_attrs
+    with pytest.raises(ConfigError, match=r"optimizer\.lr: 0\.0001\.\.0\.1 log -> 1e-05\.\.0\.1 log"):
+        check_same_space(older, wider, accept=False)

@@ -12,6 +12,7 @@ import enum
 import inspect
 import math
 import os
+import sys
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,11 +31,24 @@ def parameters(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
 
 
 def type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The parameters' type hints; where one hint cannot be resolved (a name imported only for type
+    checkers, as Optuna's are), the others still are and that one accepts any value."""
+    # A class's hints are its __init__'s (getattr: mypy reads fn.__init__ as an instance's).
+    function = getattr(fn, "__init__") if isinstance(fn, type) else fn  # noqa: B009
     try:
-        # A class's hints are its __init__'s (getattr: mypy reads fn.__init__ as an instance's).
-        return typing.get_type_hints(getattr(fn, "__init__") if isinstance(fn, type) else fn)  # noqa: B009
-    except Exception:  # noqa: BLE001 - unresolvable forward references, whatever they raise: the raw annotations
-        return {n: p.annotation for n, p in parameters(fn).items()}
+        return typing.get_type_hints(function)
+    except Exception:  # noqa: BLE001 - one unresolvable forward reference fails them all
+        namespace = vars(sys.modules.get(function.__module__, typing))
+        return {n: _resolve(p.annotation, namespace) for n, p in parameters(fn).items()}
+
+
+def _resolve(annotation: Any, namespace: dict[str, Any]) -> Any:
+    if not isinstance(annotation, str):
+        return annotation
+    try:
+        return eval(annotation, dict(namespace))
+    except Exception:  # noqa: BLE001
+        return inspect.Parameter.empty
 
 
 def accepts(annotation: Any, value: Any) -> bool:
@@ -127,10 +141,10 @@ def check_arguments(key: str, fn: Callable[..., Any], kwargs: Mapping[str, Any],
             if takes_any:
                 continue
             raise ConfigError(f"{key}.{name} is not a setting of {what or key}{nearest(name, params, key)}; "
-                              f"allowed: {listing(params)}")
+                              f"allowed: {listing(params)}", key=f"{key}.{name}")
         annotation = hints.get(name, params[name].annotation)
         if not accepts(annotation, value):
-            raise ConfigError(f"{key}.{name} must be {describe(annotation)}, got {value!r}")
+            raise ConfigError(f"{key}.{name} must be {describe(annotation)}, got {value!r}", key=f"{key}.{name}")
 
 
 def changed_settings(fn: Callable[..., Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:

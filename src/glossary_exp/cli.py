@@ -20,6 +20,7 @@ from glossary_exp.errors import TRACEBACK_ENV, UsageError, full_traceback, print
 from glossary_exp.passwords import check_overrides
 from glossary_exp.redact import redact
 from glossary_exp.rundir import discard_new_run, named_here, renew_stamp
+from glossary_exp.spellings import check_spellings
 from glossary_exp.sweep import dry_run
 
 
@@ -94,6 +95,7 @@ def _main(args: list[str]) -> int:
 
         return summary_main(args[1:])
     try:
+        check_spellings(args)  # before Hydra, whose own answer would be its usage or a paragraph about struct mode
         check_overrides(args)  # before Hydra writes them all into the run's files
     except UsageError as err:
         print(f"error: {printable(str(err))}", file=sys.stderr)

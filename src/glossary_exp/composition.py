@@ -7,6 +7,8 @@ returns None for anything that is not a usage error (a bug keeps its traceback).
 
 from __future__ import annotations
 
+import re
+
 from hydra.errors import (
     ConfigCompositionException,
     InstantiationException,
@@ -29,6 +31,7 @@ def explain(err: BaseException) -> str | None:
     for cause in chain:
         if isinstance(cause, UsageError):  # ours, raised while Hydra built a plugin (a sweeper's settings)
             return str(cause)
+    for cause in chain:
         text = _yaml_error(cause) or _missing_extra(cause)
         if text:
             return text
@@ -40,11 +43,15 @@ def explain(err: BaseException) -> str | None:
         if isinstance(cause, ValidationError) and cause.full_key:
             return _wrong_type(cause)
         if isinstance(cause, (ConfigKeyError, AttributeError)) and getattr(cause, "full_key", None):
-            return _unknown_key(cause)  # type: ignore[arg-type]
+            return _unknown_key(cause) + _in_file(err)  # type: ignore[arg-type]
     if isinstance(err, OSError) and err.filename:
         return f"cannot write {err.filename}: {err.strerror} (check paths.output_dir / hydra.sweep.dir)"
     if isinstance(err, (ConfigCompositionException, OmegaConfBaseException)):
-        return str(err).strip().splitlines()[0]
+        first = str(err).strip().splitlines()[0]
+        already = re.fullmatch(r"Could not append to config\. An item is already at '(.+)'\.", first)
+        if already:  # +key=value for a key the config has: Hydra's + only adds
+            return f"{already[1]} is already set; give it without + ({already[1]}=...), or with ++ to add or override"
+        return first
     return None
 
 
@@ -59,6 +66,12 @@ def _unknown_key(cause: OmegaConfBaseException) -> str:
     if parent.split(".")[0] in OPEN_GROUPS:
         text += f" (+{full_key}=... adds one the YAML lacks)"
     return text
+
+
+def _in_file(err: BaseException) -> str:
+    """`` (in experiment/x.yaml)`` when Hydra says which config file it was merging: a typo in a preset's YAML."""
+    found = re.match(r"In '([^']+)':", str(err))
+    return f" (in {found[1]}.yaml)" if found else ""
 
 
 def _wrong_type(cause: ValidationError) -> str:

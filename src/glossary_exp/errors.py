@@ -11,7 +11,14 @@ class UsageError(Exception):
 
 
 class ConfigError(UsageError, ValueError):
-    """A config value that cannot work; the message names the key and what is allowed."""
+    """A config value that cannot work; the message names the key and what is allowed.
+
+    ``key``: the dotted key at fault, where one is, so the file that set it can be named (origin.py).
+    """
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class UnknownPluginError(UsageError, KeyError):

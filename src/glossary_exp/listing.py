@@ -21,6 +21,7 @@ from omegaconf import OmegaConf
 
 from glossary_exp.errors import nearest
 from glossary_exp.registry import config_entry_points, installed_plugins
+from glossary_exp.trainer_arguments import TRAINER_ARGUMENTS, settable
 
 GROUPS = {
     "experiments": "experiment",
@@ -34,6 +35,7 @@ GROUPS = {
     "debug": "debug",
     "hparams_search": "hparams_search",
 }
+TRAINER = "trainer"  # not a config group: Lightning's Trainer arguments, listed on request
 USAGE = """\
 glossary_exp: the PyTorch glossary's examples as Lightning + Hydra experiments.
 
@@ -42,6 +44,7 @@ Usage:
   python -m glossary_exp -m experiment=<name> optimizer.lr=0.1,0.01     (a sweep)
   python -m glossary_exp -m ... --dry-run                              (the jobs it would launch; writes nothing)
   python -m glossary_exp list [experiments|models|datasets|...]        (what exists)
+  python -m glossary_exp list trainer                                  (trainer.<name>=<value>: Lightning's)
   python -m glossary_exp summary <sweep dir> [--by key]                (a sweep's table, rebuilt)
   python -m glossary_exp experiment=<name> task=test ckpt_path=<run>/checkpoints/best.ckpt
   python -m glossary_exp resume=<run id or run dir>                    (continue an interrupted run)
@@ -56,10 +59,12 @@ Runs are written to paths.output_dir (default ./outputs); view them with
   tensorboard --logdir outputs
 Set HYDRA_FULL_ERROR=1 to see a full traceback for an error."""
 LIST_USAGE = f"""\
-usage: python -m glossary_exp list [{'|'.join([*GROUPS, 'plugins'])} ...]
+usage: python -m glossary_exp list [{'|'.join([*GROUPS, 'plugins', TRAINER])} ...]
 
 Prints the options of each config group (or of the groups named), then the installed plugins:
-those that failed to load are listed under "broken plugins" with their error."""
+those that failed to load are listed under "broken plugins" with their error. `list trainer`:
+the arguments of Lightning's Trainer a trainer.<name>=<value> setting can give, with Lightning's defaults
+(config.yaml and presets set some: --cfg job shows a run's)."""
 PACKAGE_DATA_HINT = ('add to its pyproject.toml: [tool.setuptools.package-data] {package} = ["conf/**/*.yaml"] '
                      "(a regular install leaves out files that are not Python)")
 
@@ -93,6 +98,17 @@ def plugin_report() -> tuple[list[str], list[str], list[str]]:
     return installed, broken, warnings
 
 
+def _from_broken_plugins(options: dict[str, list[str]]) -> dict[str, set[str]]:
+    """By heading, the options whose YAML a plugin that failed to load ships: not available, so not listed."""
+    from glossary_exp.registry import KINDS, broken_plugins, names, provides
+
+    broken = broken_plugins()
+    kept = {kind: set(names(kind)) for kind in KINDS}  # a name a healthy plugin registered stays
+    return {heading: {o for o in found if o not in kept.get(GROUPS[heading], ())
+                      and any(provides(p, GROUPS[heading], o) for p in broken)}
+            for heading, found in options.items()}
+
+
 def _yaml_files(directory) -> list[object]:  # a Traversable
     found = []
     for entry in directory.iterdir():
@@ -110,16 +126,22 @@ def list_main(argv: list[str]) -> int:
     with initialize_config_module(config_module="glossary_exp.conf", version_base="1.3"):
         options = group_options()
     wanted = argv or [*options, "plugins"]
-    unknown = [name for name in wanted if name not in (*options, "plugins")]
+    listable = [*options, "plugins", TRAINER]
+    unknown = [name for name in wanted if name not in listable]
     if unknown:
-        print(f"error: cannot list {', '.join(unknown)}{nearest(unknown[0], [*options, 'plugins'])}; choose from: "
-              f"{', '.join([*options, 'plugins'])}", file=sys.stderr)
+        print(f"error: cannot list {', '.join(unknown)}{nearest(unknown[0], listable)}; choose from: "
+              f"{', '.join(listable)}", file=sys.stderr)
         return 2
+
+    withdrawn = _from_broken_plugins(options) if installed_plugins() else {}
 
     def show() -> None:
         for heading in wanted:
-            if heading != "plugins":
-                print(f"{heading}: {', '.join(options[heading]) or '(none)'}")
+            if heading == TRAINER:
+                print(f"{TRAINER}: {', '.join(f'{n}={_as_yaml(TRAINER_ARGUMENTS[n])}' for n in settable())}")
+            elif heading != "plugins":
+                shown = [o for o in options[heading] if o not in withdrawn.get(heading, ())]
+                print(f"{heading}: {', '.join(shown) or '(none)'}")
         if "plugins" in wanted:
             installed, broken, warnings = plugin_report()
             print(f"plugins: {', '.join(installed) or '(none)'}")
@@ -147,6 +169,11 @@ def help_main() -> int:
         print("\n" + FOOTER)
 
     return _print(show)
+
+
+def _as_yaml(value: object) -> str:
+    """A default as it is typed on the command line: null, true, 0.0."""
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _print(show: Callable[[], None]) -> int:

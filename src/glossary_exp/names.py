@@ -10,6 +10,7 @@ checkpoint it read. Imports only the standard library.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from pathlib import PurePath
@@ -42,11 +43,25 @@ def short_keys(keys: list[str]) -> dict[str, str]:
     return short
 
 
+def short_override(override: str) -> str:
+    """``optimizer.lr=2.35e-06`` for ``optimizer.lr=2.350263249519565e-06``: long floats rounded for reading.
+
+    A search's trials get such values; names and summaries show 4 significant digits, metrics.json
+    and ``.hydra/overrides.yaml`` keep the whole value.
+    """
+    key, _, value = override.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        return override
+    return f"{key}={number:.4g}" if len(value) > 8 and math.isfinite(number) else override
+
+
 def overrides_name(overrides: Iterable[str]) -> str:
     """``lr-0.01_optimizer-adam`` for ``optimizer=adam optimizer.lr=0.01``: sorted, whole overrides only."""
     pairs = {}
     for override in overrides:
-        key, _, value = str(override).partition("=")
+        key, _, value = short_override(str(override)).partition("=")
         key = key.lstrip("+~")
         if key and key not in LEFT_OUT and not key.startswith("hydra."):
             pairs[key] = value

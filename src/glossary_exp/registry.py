@@ -11,9 +11,12 @@ imports torch.
 from __future__ import annotations
 
 import importlib
+import sysconfig
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import TypeVar
 
 from glossary_exp.errors import UnknownPluginError, listing, nearest
@@ -77,7 +80,21 @@ def load_plugins() -> None:
                 _registry[kind].update(names)
             message = str(err).strip().splitlines()[0] if str(err).strip() else ""
             _broken.append(BrokenPlugin(_distribution(ep), f"{ep.name} = {ep.value}",
-                                        f"{type(err).__name__}: {message}"[:300]))
+                                        f"{type(err).__name__}: {message}"[:300] + _where(err)))
+
+
+def _where(err: BaseException) -> str:
+    """`` (at <file>:<line>)``: the plugin's own line the error came from (a NameError in a class body...).
+
+    The last frame outside the standard library (importlib's loading) and glossary_exp itself (a
+    name clash is raised by :func:`register`, called from the plugin's decorator line).
+    """
+    if isinstance(err, SyntaxError) and err.filename:
+        return f" (at {err.filename}:{err.lineno})"
+    skipped = (sysconfig.get_paths()["stdlib"], str(Path(__file__).parent))
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if not f.filename.startswith("<") and not f.filename.startswith(skipped)]
+    return f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
 
 
 def broken_plugins() -> list[BrokenPlugin]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,12 @@ from rich.tree import Tree
 
 from glossary_exp.atomic import write_text_atomically
 from glossary_exp.rundir import run_id
+from glossary_exp.trainer_arguments import DEVICE_ARGUMENTS, TRAINER_ARGUMENTS
 
 # Groups shown first in the tree, in this order; the rest follow.
-TREE_ORDER = ("name", "task", "seed", "model", "data", "optimizer", "scheduler", "trainer", "accelerator")
-# What the HParams dashboard shows: the choices that differ between runs.
-HPARAM_GROUPS = ("model", "data", "optimizer", "scheduler", "accelerator")
+TREE_ORDER = ("name", "task", "seed", "model", "data", "optimizer", "scheduler", "trainer")
+# What the HParams dashboard shows: the choices that differ between runs (and, as "accelerator", where it ran).
+HPARAM_GROUPS = ("model", "data", "optimizer", "scheduler")
 
 
 def print_config_tree(cfg: DictConfig) -> None:
@@ -39,9 +41,11 @@ def print_final(metrics: dict[str, Any], run_dir: Path) -> None:
     print(f"Run directory: {run_dir}")
 
 
-def print_resume_hint(run_dir: Path) -> None:
-    """How to continue an interrupted run: only where ``resume=`` can."""
-    print(f"Continue it with: python -m glossary_exp resume={run_id(run_dir)}", flush=True)
+def print_resume_hint(run_dir: Path, output_dir: str) -> None:
+    """How to continue an interrupted run (only where ``resume=`` can), as a command that works from any directory."""
+    where = shlex.quote(f"paths.output_dir={Path(output_dir).resolve()}")
+    print(f"Continue it with: python -m glossary_exp resume={shlex.quote(run_id(run_dir.resolve()))} {where}",
+          flush=True)
 
 
 class HParamsAtTrainStart(pl.Callback):
@@ -118,4 +122,7 @@ def hparams_of(cfg: DictConfig) -> dict[str, Any]:
     for group in HPARAM_GROUPS:
         params[group] = OmegaConf.to_container(cfg[group], resolve=True)
     params["data"] = {k: v for k, v in params["data"].items() if k not in ("root", "mirror")}
+    # Every key in every run (Lightning's default where the config has none): the dashboard hides no column.
+    trainer: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
+    params["accelerator"] = {k: trainer.get(k, TRAINER_ARGUMENTS[k]) for k in DEVICE_ARGUMENTS}
     return params

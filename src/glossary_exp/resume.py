@@ -17,13 +17,16 @@ from omegaconf import DictConfig, OmegaConf
 from glossary_exp.atomic import remove_stale
 from glossary_exp.errors import ConfigError
 from glossary_exp.rundir import CHECKPOINT_DIR, LAST_CHECKPOINT, find_run, read_config, read_metrics
-from glossary_exp.schema import Settings
+from glossary_exp.schema import schema_node
+from glossary_exp.trainer_arguments import MOVED
 
 # Settings a resume takes from its own command line; the run's saved config keeps everything else.
 log = logging.getLogger("glossary_exp")
 
 RESUME_SETTINGS = ("resume", "paths.output_dir", "paths.data_dir", "paths.dataset_mirror", "callbacks.progress_bar",
                    "callbacks.progress_refresh_rate", "print_config", "trust_checkpoint")
+# Of those, how the run is shown: the run's own choice (print_config=false) holds unless the command gives another.
+SHOWN_SETTINGS = ("callbacks.progress_bar", "callbacks.progress_refresh_rate", "print_config")
 
 
 @dataclass
@@ -48,7 +51,7 @@ def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
         raise ConfigError(f"{label}: not a run directory or the id of one run under {command.paths.output_dir}")
     clear_stale(run)  # a resume refused below would otherwise leave them for good
     record = read_metrics(run) or {}
-    saved = OmegaConf.merge(OmegaConf.structured(Settings), read_config(run, label))
+    saved = saved_config(run, label)
     weights = run / CHECKPOINT_DIR / LAST_CHECKPOINT
     # The run's own overrides are no change: a requeued sweep job resumes with the overrides it started with.
     changed = [o for o in overrides if override_key(o) not in RESUME_SETTINGS and not o.startswith("hydra.")
@@ -63,10 +66,12 @@ def resolve(command: DictConfig, overrides: list[str]) -> Resumed:
         raise ConfigError(f"{label}: a task={saved.task} run has nothing to continue; run it again instead")
     if not weights.is_file():
         raise ConfigError(f"{label}: the run saved no checkpoint yet ({weights} is missing); start it again")
+    given = {override_key(o) for o in overrides}
     for key in RESUME_SETTINGS:
-        OmegaConf.update(saved, key, OmegaConf.select(command, key), merge=False)
+        if key not in SHOWN_SETTINGS or key in given:
+            OmegaConf.update(saved, key, OmegaConf.select(command, key), merge=False)
     saved.resume = str(run)
-    return Resumed(ref, run, saved, weights, record)  # type: ignore[arg-type]  # merged into a DictConfig schema
+    return Resumed(ref, run, saved, weights, record)
 
 
 def clear_stale(run: Path) -> None:
@@ -74,6 +79,20 @@ def clear_stale(run: Path) -> None:
     removed = remove_stale(run)
     if removed:
         log.info("removed %d partial file(s) an earlier kill left: %s", len(removed), ", ".join(map(str, removed)))
+
+
+def saved_config(run: Path, label: str) -> DictConfig:
+    """The run's config.yaml under the schema; one saved before ``accelerator.*`` became ``trainer.*`` is moved over.
+
+    A file glossary_exp did not write (one with interpolations) is refused: :func:`glossary_exp.rundir.read_config`.
+    """
+    saved = read_config(run, label)
+    old = saved.pop("accelerator", None) or {}
+    for key, new in MOVED.items():
+        name = key.split(".", 1)[1]
+        if name in old and name not in saved.trainer:
+            saved.trainer[new.split(".", 1)[1]] = old[name]
+    return OmegaConf.merge(schema_node(), saved)  # type: ignore[return-value]
 
 
 def resumable(run: Path, cfg: Any) -> bool:

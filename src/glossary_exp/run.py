@@ -27,6 +27,7 @@ from glossary_exp import resume, signals
 from glossary_exp.atomic import write_atomically, write_text_atomically
 from glossary_exp.diskfull import DiskFull, explain, out_of_space, quiet_in_threads
 from glossary_exp.errors import ConfigError, UsageError, full_traceback, printable
+from glossary_exp.origin import name_file
 from glossary_exp.passwords import check_config
 from glossary_exp.provenance import record as provenance
 from glossary_exp.provenance.record import Collector
@@ -79,6 +80,7 @@ def run(cfg: DictConfig) -> dict[str, Any] | None:
         experiment = prepare(cfg, run_dir, resumed)  # reads, never writes: a refusal leaves the files as they were
     except UsageError as err:
         unlock_run(run_dir)
+        err = name_file(err, overrides)  # a typo in a preset's YAML: which file
         _refuse(err, run_dir, {**record, "duration_s": time.time() - started}, resuming)
         return None
     try:
@@ -122,7 +124,8 @@ def _start(experiment: Experiment, run_dir: Path, record: dict[str, Any], resume
         if interrupted:
             write_json(run_dir / METRICS_FILE, record)
             if resume.resumable(run_dir, cfg) and not cfg.trainer.fast_dev_run and not _in_sweep():
-                print_resume_hint(run_dir)  # a sweep's jobs continue with the sweep (its callback says how)
+                # A sweep's jobs continue with the sweep (its callback says how).
+                print_resume_hint(run_dir, cfg.paths.output_dir)
             raise KeyboardInterrupt from err  # the CLI exits 128 + the signal; a sweep stops here
         if isinstance(err, UsageError) and not resumed and experiment.trainer.global_step == 0:
             _refuse(err, run_dir, record, resuming=False)  # it never trained: nothing worth keeping

@@ -201,6 +201,21 @@ def hydra_subdir(resume: str | None) -> str:
     return f".hydra/resumed_{STAMP}" if resume else ".hydra"
 
 
+def preset_or(model_name: str, _root_: Any) -> str:
+    """The chosen experiment preset's name, else ``model_name``: runs of a preset that sets no ``name:`` go under it.
+
+    The choice is read from the config's own ``hydra`` node where it has one (a sweep's job config,
+    composed in the sweeping process), else from the running job's.
+    """
+    from hydra.core.hydra_config import HydraConfig
+
+    if "hydra" in _root_:
+        experiment = OmegaConf.select(_root_, "hydra.runtime.choices.experiment")
+    else:
+        experiment = HydraConfig.get().runtime.choices.get("experiment") if HydraConfig.initialized() else None
+    return str(experiment) if experiment else model_name
+
+
 def register_resolvers() -> None:
     """Make the resolvers the configs name directories with available (``${run_dir:...}``, ``${sweep_dir:...}``...)."""
     resolvers: dict[str, Callable[..., Any]] = {
@@ -211,7 +226,8 @@ def register_resolvers() -> None:
             # Cached: Hydra copies a sweep's resolved values into each job's config (copy_cache), so
             # a launcher's worker process, with a stamp of its own, still names the sweep's directories.
             OmegaConf.register_new_resolver(name, fn, use_cache=True)
-
+    if not OmegaConf.has_resolver("preset_or"):
+        OmegaConf.register_new_resolver("preset_or", preset_or)  # per config: each job of a sweep has its own
 
 def _plain_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and "${" not in value

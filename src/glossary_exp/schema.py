@@ -4,7 +4,8 @@
 pattern), so ``deterministic=maybe`` or ``+seeed=1`` is refused at composition with the key's name,
 and ``resume=2026`` arrives as the string it is. The plugin and torch groups (``model``, ``data``,
 ``optimizer``, ``scheduler``, ``trainer``) stay open mappings: their keys and types are checked
-against the signatures of what they build (:mod:`glossary_exp.validate`).
+against the signatures of what they build (:mod:`glossary_exp.validate`). The ``accelerator``
+group holds no settings of its own: its presets set ``trainer.accelerator``, ``devices`` and ``strategy``.
 """
 
 # No ``from __future__ import annotations``: OmegaConf reads these annotations at runtime.
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
 
 SCHEMA_NAME = "glossary_schema"
 
@@ -41,14 +43,6 @@ class PathSettings:
 
 
 @dataclass
-class AcceleratorSettings:
-    name: str = "auto"
-    accelerator: str = "auto"
-    devices: Any = "auto"  # "auto", a count, or a list of device ids
-    strategy: str = "auto"
-
-
-@dataclass
 class LoggerSettings:
     name: str = "tensorboard"
 
@@ -70,15 +64,25 @@ class Settings:
     data: Dict[str, Any] = field(default_factory=dict)
     optimizer: Dict[str, Any] = field(default_factory=dict)
     scheduler: Dict[str, Any] = field(default_factory=dict)
-    accelerator: AcceleratorSettings = field(default_factory=AcceleratorSettings)
     logger: LoggerSettings = field(default_factory=LoggerSettings)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     paths: PathSettings = field(default_factory=PathSettings)
 
 
+def schema_node() -> DictConfig:
+    """The schema as a config whose ``trainer`` node is open: ``trainer.<any name>=`` needs no ``+``.
+
+    Hydra marks the whole config struct; a node's own flag wins over its parent's, so the Trainer's
+    arguments can be given as in LightningCLI and are checked by name (:mod:`glossary_exp.trainer_arguments`).
+    """
+    node = OmegaConf.structured(Settings)
+    OmegaConf.set_struct(node.trainer, False)
+    return node
+
+
 def register_schema() -> None:
     """Make the schema available to Hydra's defaults lists as ``glossary_schema``."""
-    ConfigStore.instance().store(name=SCHEMA_NAME, node=Settings, provider="glossary_exp")
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=schema_node(), provider="glossary_exp")
 
 
 def _fields(node: Any) -> dict[str, Any]:

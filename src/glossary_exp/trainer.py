@@ -25,6 +25,7 @@ from glossary_exp import signals
 from glossary_exp.errors import ConfigError
 from glossary_exp.noise import silence_warnings
 from glossary_exp.rundir import CHECKPOINT_DIR, LAST_CHECKPOINT
+from glossary_exp.trainer_arguments import TRAINER_ARGUMENTS
 
 silence_warnings()  # here too, for the processes ddp_spawn and launchers start, which import this module
 
@@ -172,32 +173,30 @@ def build_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], 
 
 def _trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger,
              checkpoint_io: CheckpointIO) -> pl.Trainer:
-    strategy = cfg.accelerator.strategy
-    trainer = _lightning_trainer(cfg, run_dir, callbacks, logger, strategy, checkpoint_io)
+    kwargs: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    strategy = kwargs.pop("strategy", "auto")
+    trainer = _lightning_trainer(cfg, kwargs, run_dir, callbacks, logger, strategy, checkpoint_io)
     if isinstance(trainer.strategy.launcher, _SubprocessScriptLauncher):
         # Lightning's "ddp" starts each process by running the command line again: in a multirun,
         # the whole sweep again (Hydra issue #2070). "ddp_spawn" starts them from this process.
         if strategy == "auto":
-            trainer = _lightning_trainer(cfg, run_dir, callbacks, logger, "ddp_spawn", checkpoint_io)
+            trainer = _lightning_trainer(cfg, kwargs, run_dir, callbacks, logger, "ddp_spawn", checkpoint_io)
         elif HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
-            raise ConfigError(f"accelerator.strategy={strategy} starts each process by running the command "
+            raise ConfigError(f"trainer.strategy={strategy} starts each process by running the command "
                               "again, which in a multirun (-m) runs the whole sweep again; use "
-                              "accelerator.strategy=ddp_spawn (as accelerator=ddp does)")
+                              "trainer.strategy=ddp_spawn (as accelerator=ddp does)")
     if isinstance(trainer.strategy.launcher, _MultiProcessingLauncher):
         trainer.callbacks.append(ReleaseProcessGroup())  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
     return trainer
 
 
-def _lightning_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callback], logger: Logger,
-                       strategy: str, checkpoint_io: CheckpointIO) -> pl.Trainer:
-    trainer_kwargs: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
-    trainer_kwargs = {k: v for k, v in trainer_kwargs.items() if v is not None}
-    accelerator = cfg.accelerator
+def _lightning_trainer(cfg: DictConfig, kwargs: dict[str, Any], run_dir: Path, callbacks: list[cb.Callback],
+                       logger: Logger, strategy: str, checkpoint_io: CheckpointIO) -> pl.Trainer:
+    """Lightning's Trainer with the ``trainer.*`` settings and what glossary_exp sets itself."""
     try:
         return pl.Trainer(
-            **trainer_kwargs,
-            accelerator=accelerator.accelerator,
-            devices=accelerator.devices,
+            **kwargs,
             strategy=strategy,
             deterministic=cfg.deterministic,
             default_root_dir=run_dir,
@@ -210,10 +209,11 @@ def _lightning_trainer(cfg: DictConfig, run_dir: Path, callbacks: list[cb.Callba
     except (MisconfigurationException, ValueError, TypeError, ImportError) as err:  # a device it lacks...
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         reason = reason if len(reason) <= 160 else reason[:157] + "..."
+        devices = " ".join(f"trainer.{k}={kwargs.get(k, TRAINER_ARGUMENTS[k]) if k != 'strategy' else strategy}"
+                           for k in ("accelerator", "devices", "strategy"))
         raise ConfigError(
-            f"Lightning refused accelerator={accelerator.name} (accelerator.accelerator={accelerator.accelerator}, "
-            f"devices={accelerator.devices}, strategy={strategy}) or a trainer.* setting: {reason} This machine has: "
-            f"{', '.join(available_accelerators())}; `python -m glossary_exp list accelerators` shows the choices"
+            f"Lightning refused {devices} or another trainer.* setting: {reason} This machine has: "
+            f"{', '.join(available_accelerators())}; `python -m glossary_exp list accelerators` shows the presets"
         ) from err
 
 

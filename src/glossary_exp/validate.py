@@ -22,17 +22,11 @@ from omegaconf import OmegaConf
 from glossary_exp.arguments import changed_settings, check_arguments
 from glossary_exp.errors import ConfigError, listing, nearest
 from glossary_exp.schema import field_type, unknown_keys
+from glossary_exp.trainer_arguments import check_trainer_names
 
 TASKS = ("fit", "test", "predict")
 LOGGERS = ("tensorboard", "csv")
 MODES = ("min", "max")
-# Trainer arguments glossary_exp passes itself, and the setting that chooses each instead.
-OWN_TRAINER_ARGUMENTS = {
-    "accelerator": "accelerator.accelerator", "devices": "accelerator.devices", "strategy": "accelerator.strategy",
-    "deterministic": "deterministic", "logger": "logger=tensorboard|csv", "callbacks": "the callbacks.* settings",
-    "enable_progress_bar": "callbacks.progress_bar", "default_root_dir": "paths.output_dir",
-    "enable_model_summary": None, "plugins": None, "enable_checkpointing": None,
-}
 
 
 @dataclass(frozen=True)
@@ -72,7 +66,7 @@ RANGES = {
     "min_epochs": AT_LEAST_0, "accumulate_grad_batches": AT_LEAST_1, "check_val_every_n_epoch": AT_LEAST_1,
     "num_sanity_val_steps": Range(-1), "limit_train_batches": ABOVE_0, "limit_val_batches": AT_LEAST_0,
     "limit_test_batches": AT_LEAST_0, "limit_predict_batches": AT_LEAST_0, "overfit_batches": AT_LEAST_0,
-    "early_stopping_patience": AT_LEAST_0, "progress_refresh_rate": AT_LEAST_1,
+    "early_stopping_patience": AT_LEAST_0, "progress_refresh_rate": AT_LEAST_1, "num_nodes": AT_LEAST_1,
 }
 RANGED_GROUPS = ("model", "data", "optimizer", "scheduler", "trainer", "callbacks")
 # Trainer settings that are a fraction of the batches when given as a float.
@@ -131,10 +125,7 @@ def check_trainer(trainer: Mapping[str, Any]) -> None:
     """``trainer.*`` are arguments of Lightning's Trainer, of its types, and not ones glossary_exp sets itself."""
     import lightning.pytorch as pl
 
-    for name in trainer:
-        if name in OWN_TRAINER_ARGUMENTS:
-            instead = OWN_TRAINER_ARGUMENTS[name]
-            raise ConfigError(f"trainer.{name} is set by glossary_exp" + (f"; use {instead}" if instead else ""))
+    check_trainer_names(trainer)
     check_arguments("trainer", pl.Trainer, trainer, what="Lightning's Trainer")
     if trainer.get("max_epochs") is None and (trainer.get("max_steps") or -1) < 1:
         raise ConfigError("trainer.max_epochs must be >= 1 (or null with trainer.max_steps >= 1)")
@@ -184,10 +175,11 @@ def check_values(cfg: Any) -> None:
     Whole numbers out of range are refused here too; a value that may be of the wrong type is left to
     :func:`check_config`, which names the type its setting takes.
     """
+    check_trainer_names(cfg.trainer)
     for key, allowed in unknown_keys(cfg):
         leaf = key.rsplit(".", 1)[-1]
         raise ConfigError(f"{key} is not a setting{nearest(leaf, allowed, key.rpartition('.')[0])}; "
-                          f"allowed: {listing(allowed)}")
+                          f"allowed: {listing(allowed)}", key=key)
     check_finite(OmegaConf.to_container(cfg, resolve=True))
     check_choice("task", cfg.task, TASKS)
     check_choice("logger", cfg.logger.name, LOGGERS)

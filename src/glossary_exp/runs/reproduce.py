@@ -18,10 +18,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp.errors import ConfigError, UsageError, printable
-from glossary_exp.resume import RESUME_SETTINGS, override_key
-from glossary_exp.rundir import read_config, read_metrics
+from glossary_exp.resume import RESUME_SETTINGS, override_key, saved_config
+from glossary_exp.rundir import read_metrics
 from glossary_exp.runs.compare import code_changes, environment_changes, metric_table, read_provenance
-from glossary_exp.schema import Settings
 
 # What a reproduction may be given besides the run: where files are and how output looks, as for a resume.
 REPRODUCE_SETTINGS = ("reproduce", *RESUME_SETTINGS)
@@ -50,11 +49,11 @@ def reproduction_config(command: DictConfig, overrides: list[str]) -> tuple[Dict
         raise ConfigError(f"reproduce={ref} runs the recorded config as it was, so {' '.join(changed)} cannot apply; "
                           f"for a new run with changes, give its overrides: python -m glossary_exp {given} "
                           f"{' '.join(changed)}")
-    saved = OmegaConf.merge(OmegaConf.structured(Settings), read_config(run, f"reproduce={ref}"))
+    saved = saved_config(run, f"reproduce={ref}")
     for key in RESUME_SETTINGS:
         OmegaConf.update(saved, key, OmegaConf.select(command, key), merge=False)
     saved.resume, saved.reproduce = None, str(run)
-    return saved, run  # type: ignore[return-value]
+    return saved, run
 
 
 def notice(source: Path, now: dict[str, Any]) -> list[str]:

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from glossary_exp import rundir
 from glossary_exp.provenance.record import PATCH_DIR, PROVENANCE_FILE
-from glossary_exp.rundir import discard_new_run
+from glossary_exp.rundir import METRICS_FILE, discard_new_run
 from glossary_exp.sweep import dry_run
 from glossary_exp.sweep.follow import submitted
 from glossary_exp.sweep.grid import continue_command
@@ -30,6 +30,7 @@ class SweepCallback(Callback):
 
     def __init__(self) -> None:
         self.sweep_dir: Path | None = None
+        self.jobs_at_start: dict[str, int] = {}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from glossary_exp.provenance.record import collect, write
@@ -37,6 +38,7 @@ class SweepCallback(Callback):
         if dry_run.requested():  # the sweeper prints the plan; nothing is written
             return
         self.sweep_dir = Path(config.hydra.sweep.dir)
+        self.jobs_at_start = self._jobs()
         atexit.register(self._summarize_at_exit)
         # A sweep continued in its directory keeps the first command's record and adds its own beside it.
         first = not (self.sweep_dir / PROVENANCE_FILE).exists()
@@ -92,12 +94,22 @@ class SweepCallback(Callback):
 
         if self.sweep_dir is None or not self.sweep_dir.is_dir():
             return
-        if not job_dirs(self.sweep_dir):  # refused before any job started: leave nothing behind
-            if {p.name for p in self.sweep_dir.iterdir()} <= {"multirun.yaml", PROVENANCE_FILE, PATCH_DIR}:
+        if self._jobs() == self.jobs_at_start:  # refused before any job started: leave nothing behind
+            made = {p.name for p in self.sweep_dir.iterdir()} <= {"multirun.yaml", PROVENANCE_FILE, PATCH_DIR}
+            if not job_dirs(self.sweep_dir) and made:
                 discard_new_run(self.sweep_dir)  # only if this command created it
             return
         self._summarize(note="the sweep was interrupted")
         print(continue_command(self.sweep_dir), flush=True)
+
+    def _jobs(self) -> dict[str, int]:
+        """Each job directory with when its record last changed: what this command's jobs have done, seen at exit."""
+        from glossary_exp.sweep.summary import job_dirs
+
+        if self.sweep_dir is None or not self.sweep_dir.is_dir():
+            return {}
+        return {job.name: (job / METRICS_FILE).stat().st_mtime_ns if (job / METRICS_FILE).is_file() else 0
+                for job in job_dirs(self.sweep_dir)}
 
     def _summarize(self, note: str | None, rows: list[dict[str, Any]] | None = None) -> None:
         """Print and write the summary (``note`` after its counts) from ``rows``, else from the job directories."""

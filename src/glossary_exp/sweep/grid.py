@@ -115,7 +115,8 @@ def failed(ret: JobReturn) -> bool:
 def continue_command(sweep_dir: Path) -> str:
     """The command that continues the sweep in its directory: this one, with ``hydra.sweep.dir``."""
     again = [a for a in sys.argv[1:] if not a.startswith("hydra.sweep.dir=")]
-    return f"Continue it with: python -m glossary_exp {shlex.join(again)} hydra.sweep.dir={sweep_dir}"
+    where = shlex.quote(f"hydra.sweep.dir={sweep_dir.resolve()}")  # works from any directory
+    return f"Continue it with: python -m glossary_exp {shlex.join(again)} {where}"
 
 
 def ranges(jobs: list[Job], most: int | None) -> list[list[Job]]:
@@ -175,7 +176,9 @@ def same_config(composed: DictConfig, saved: Any) -> bool:
 
 def _comparable(cfg: Any) -> dict[str, Any]:
     task = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])  # Hydra's node resolves only in a job
+    name = cfg.name  # resolved beside the hydra node: a job's name can be its experiment choice (rundir.preset_or)
     data: dict[str, Any] = OmegaConf.to_container(task, resolve=True)  # type: ignore[assignment]
+    data["name"] = name
     for key in RESUME_SETTINGS:  # settings a resume may change: they do not change what the job computes
         node, _, leaf = key.rpartition(".")
         parent = data.get(node, {}) if node else data

@@ -49,5 +49,6 @@ def same_keys(params: dict[str, Any]) -> dict[str, Any]:
             except Exception as err:  # noqa: BLE001 - a cosmetic padding must never fail the job
                 log.warning("hparams: cannot compose %s=%s to list its keys: %s", group, option, err)
                 continue
-            pad(params[group], OmegaConf.to_container(composed[group], resolve=False))  # type: ignore[arg-type]
+            if group in composed:  # not accelerator=, whose presets set trainer.* (report.hparams_of fills them)
+                pad(params[group], OmegaConf.to_container(composed[group], resolve=False))  # type: ignore[arg-type]
     return params

@@ -25,12 +25,14 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution
 
+from glossary_exp.errors import ConfigError
 from glossary_exp.passwords import refusal
 from glossary_exp.redact import has_password, redact
 from glossary_exp.sweep import dry_run
 from glossary_exp.sweep.share import jobs_at_once
-from glossary_exp.sweep.space import search_space
+from glossary_exp.sweep.space import check_same_space, search_space
 from glossary_exp.sweep.study import INTERRUPTED, check_storage, open_storage, storage_url
+from glossary_exp.sweep.targets import build
 from glossary_exp.sweep.trials import FINISHED, Heartbeat, claim, counted, fail_stale, fail_uncounted, foreign_running
 
 log = logging.getLogger(__name__)
@@ -41,11 +43,13 @@ class Search:
 
     def __init__(self, objective: str, direction: str, n_trials: int, n_jobs: int, study_name: str,
                  storage: str | None, heartbeat_interval: int, grace_period: int, sampler: Any, pruner: Any,
-                 prune_on: str | None, params: Any, enqueue: Any) -> None:
+                 prune_on: str | None, params: Any, enqueue: Any, accept_space_change: bool = False) -> None:
         self.n_jobs = jobs_at_once(n_jobs)  # -1: one trial per core
         self.objective, self.direction, self.n_trials = objective, direction, n_trials
-        self.study_name, self.storage, self.sampler, self.pruner = study_name, storage, sampler, pruner
+        self.study_name, self.storage = study_name, storage
+        self.sampler, self.pruner = build("hydra.sweeper.sampler", sampler), build("hydra.sweeper.pruner", pruner)
         self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
+        self.accept_space_change = accept_space_change
         self.params = {str(k): str(v) for k, v in (params or {}).items()}
         self.enqueue: list[dict[str, Any]] = [
             cast(dict[str, Any], OmegaConf.to_container(p)) if isinstance(p, DictConfig) else dict(p)
@@ -67,18 +71,24 @@ class Search:
         sweep_dir = Path(self.config.hydra.sweep.dir)
         space, fixed = search_space([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
         if not space:
-            raise ValueError("the search space is empty: set hydra.sweeper.params or pass e.g. "
-                             "'optimizer.lr=tag(log, interval(1e-4, 1e-1))'")
+            raise ConfigError("the search space is empty: set hydra.sweeper.params or pass e.g. "
+                              "'optimizer.lr=tag(log, interval(1e-4, 1e-1))'")
         if dry_run.requested():
             print(dry_run.search_plan(sweep_dir, space, fixed, self.n_trials, self.objective, self.direction),
                   flush=True)
             return []
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         url = storage_url(self.storage, sweep_dir)
         direction = cast(Literal["minimize", "maximize"], self.direction)  # checked by the sweeper's settings
-        study = optuna.create_study(storage=open_storage(url), study_name=self.study_name, direction=direction,
-                                    sampler=self.sampler, pruner=self.pruner, load_if_exists=True)
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # its "Using an existing study": ours below says more
+        try:
+            study = optuna.create_study(storage=open_storage(url), study_name=self.study_name, direction=direction,
+                                        sampler=self.sampler, pruner=self.pruner, load_if_exists=True)
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+        check_same_space(study, space, self.accept_space_change)  # before this run writes anything of its own
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         # Jobs reach the study through this URL (the job's own sweep dir may be elsewhere, e.g. on Ray).
         fixed.append(f"hydra.sweeper.storage='{url}'")
         with self.lock:

@@ -1,12 +1,14 @@
 """The sweepers' settings (``hydra/sweeper=glossary_grid``, ``hydra/sweeper=glossary_optuna``) as config schemas.
 
 The Hydra plugins in ``hydra_plugins/`` register these and import nothing else of ours at start,
-so this module imports only the standard library.
+so this module imports only the standard library and OmegaConf (which Hydra has imported already).
 """
 
 # No ``from __future__ import annotations``: OmegaConf reads these annotations as types.
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
+
+from omegaconf import DictConfig, OmegaConf
 
 GRID_TARGET = "hydra_plugins.glossary_grid.grid.GlossaryGridSweeper"
 SEARCH_TARGET = "hydra_plugins.glossary_optuna.sweeper.GlossaryOptunaSweeper"
@@ -29,6 +31,8 @@ class GridConf:
 @dataclass
 class SearchConf:
     _target_: str = SEARCH_TARGET
+    # The search builds its sampler and pruner itself, after checking their arguments (sweep/targets.py).
+    _recursive_: bool = False
     # A key of the job's final metrics (metrics.json), e.g. val/loss or best/val/acc.
     objective: str = "val/loss"
     direction: str = "minimize"
@@ -47,6 +51,7 @@ class SearchConf:
     # (its worker died) is failed and its parameters run again.
     heartbeat_interval: int = 10
     grace_period: int = 60
+    # Any argument of the _target_ is a key here (hydra.sweeper.sampler.n_startup_trials=5), and of the pruner's.
     sampler: Dict[str, Any] = field(default_factory=lambda: {"_target_": "optuna.samplers.TPESampler", "seed": None})
     # null: no pruning. Jobs report prune_on after every validation (else training) epoch.
     pruner: Optional[Dict[str, Any]] = field(default_factory=lambda: {
@@ -58,6 +63,17 @@ class SearchConf:
     params: Dict[str, str] = field(default_factory=dict)
     # Tried first (each a dict of param -> value), e.g. the experiment's default settings.
     enqueue: List[Dict[str, Any]] = field(default_factory=list)
+    # A study resumed (hydra.sweep.dir=<it>, or a shared storage) with another search space is refused, naming
+    # what changed; true: go on in it, its trials asked in both spaces (n_trials still counts them all).
+    accept_space_change: bool = False
+
+
+def search_node() -> DictConfig:
+    """:class:`SearchConf` with open ``sampler`` and ``pruner`` nodes: their keys are their target's arguments."""
+    node = OmegaConf.structured(SearchConf)
+    for key in ("sampler", "pruner"):
+        OmegaConf.set_struct(node[key], False)
+    return node
 
 
 SLURM_TARGET = "hydra_plugins.glossary_slurm.launcher.SlurmLauncher"

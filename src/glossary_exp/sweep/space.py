@@ -1,11 +1,21 @@
-"""A search space in Hydra's sweep syntax (``interval``, ``tag(log, ...)``, ``choice``, ``range``), as Optuna's
-distributions."""
+"""A search space in Hydra's sweep syntax (``interval``, ``tag(log, ...)``, ``choice``, ``range``) as Optuna
+distributions, and the check that a resumed study goes on in the space it was started in."""
 
 from __future__ import annotations
 
+import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import IntervalSweep, Override, RangeSweep, Transformer
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    distribution_to_json,
+    json_to_distribution,
+)
+
+from glossary_exp.errors import ConfigError
 
 
 def distribution(override: Override) -> BaseDistribution | None:
@@ -48,3 +58,39 @@ def search_space(arguments: list[str]) -> tuple[dict[str, BaseDistribution], lis
         else:
             space[key] = dist
     return space, list(fixed.values())
+
+
+# The study's user attribute that holds the space its trials were asked in, by key (Optuna's JSON of each).
+SPACE_ATTR = "search_space"
+
+
+def check_same_space(study: optuna.Study, space: dict[str, BaseDistribution], accept: bool) -> None:
+    """A study resumed with another space is refused, naming what changed, unless ``accept``; then it holds ``space``.
+
+    Its trials would otherwise mix two spaces silently: the sampler models them as one, and the
+    summary ranks trials that could never have met. A study saved before the space was recorded is
+    compared with the distributions of its last trial.
+    """
+    now = {key: distribution_to_json(dist) for key, dist in space.items()}
+    before = study.user_attrs.get(SPACE_ATTR)
+    if before is None and study.trials:
+        before = {key: distribution_to_json(dist) for key, dist in study.trials[-1].distributions.items()}
+    if before is not None and before != now and not accept:
+        changes = [f"{key}: {_shown(before.get(key))} -> {_shown(now.get(key))}"
+                   for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)]
+        raise ConfigError(f"the study '{study.study_name}' was searched over another space ({'; '.join(changes)}); "
+                          "its trials would mix with these: give a new hydra.sweeper.study_name (or leave out "
+                          "hydra.sweep.dir) for a new study, or hydra.sweeper.accept_space_change=true to go on in it")
+    if before != now:
+        study.set_user_attr(SPACE_ATTR, now)
+
+
+def _shown(dist_json: str | None) -> str:
+    """A distribution in a few characters: ``1e-08..3e-06 log``, ``choice(32, 64)``, ``none``."""
+    if dist_json is None:
+        return "none"
+    dist = json_to_distribution(dist_json)
+    if not isinstance(dist, (FloatDistribution, IntDistribution)):
+        return f"choice({', '.join(map(str, getattr(dist, 'choices', ())))})"
+    step = dist.step
+    return f"{dist.low:g}..{dist.high:g}" + (" log" if dist.log else "") + (f" step {step:g}" if step else "")

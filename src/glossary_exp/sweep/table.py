@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from glossary_exp.names import short_override
 from glossary_exp.sweep.stats import as_dict, varying_keys
 
 WIDTH = 120
@@ -24,16 +25,6 @@ def short(value: Any, digits: int = 5) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
     return " ".join(map(str, value)) if isinstance(value, list) else " ".join(str(value).split())
-
-
-def short_override(override: str) -> str:
-    """``optimizer.lr=2.35e-06`` for ``optimizer.lr=2.350263249519565e-06``: long floats rounded for reading."""
-    key, _, value = override.partition("=")
-    try:
-        number = float(value)
-    except ValueError:
-        return override
-    return f"{key}={number:.4g}" if len(value) > 8 and math.isfinite(number) else override
 
 
 def differing(row: dict[str, Any], keys: list[str]) -> str:

@@ -7,9 +7,9 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
-from glossary_exp.sweep.settings import SearchConf
+from glossary_exp.sweep.settings import search_node
 
-ConfigStore.instance().store(group="hydra/sweeper", name="glossary_optuna", node=SearchConf, provider="glossary_exp")
+ConfigStore.instance().store(group="hydra/sweeper", name="glossary_optuna", node=search_node(), provider="glossary_exp")
 
 
 class GlossaryOptunaSweeper(Sweeper):
