@@ -155,6 +155,9 @@ def tiny(words: list[str]) -> list[str]:
     settings = dict(TINY, **({"hydra.sweeper.n_trials": "2"} if any("hparams_search=" in w for w in words) else {}))
     if any(w.startswith("debug=") for w in words):
         del settings["debug"]
+    given = {w.split("=", 1)[0]: w.split("=", 1)[1] for w in words if "=" in w}
+    if given.get("trainer.max_epochs", "").isdigit():  # the docs' own epochs, at most 2 (one may validate every 2)
+        settings["trainer.max_epochs"] = str(min(int(given["trainer.max_epochs"]), 2))
     keys = [w.split("=", 1)[0] for w in words]
     return [f"{k}={settings.pop(k)}" if k in settings else w for k, w in zip(keys, words, strict=True)] + \
         [f"{k}={v}" for k, v in settings.items()]

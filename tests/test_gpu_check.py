@@ -28,8 +28,8 @@ def test_the_gpu_check_runs_on_cpu_and_writes_its_results(tmp_path: Path) -> Non
     fast = results["fast_path"]
     assert fast["hand_loop_steps_per_s"] > 0 and fast["framework_over_hand_loop"] > 0
     assert results["ddp_one_device"]["ddp"]["status"] == "completed"
-    assert results["ddp_one_device"]["ddp"]["overrides"][1:] == ["accelerator=ddp", "accelerator.devices=1",
-                                                                 "accelerator.accelerator=cpu"]
+    assert results["ddp_one_device"]["ddp"]["overrides"][1:] == ["accelerator=ddp", "trainer.devices=1",
+                                                                 "trainer.accelerator=cpu"]
     table = (out / "results.md").read_text()
     for heading in ("## Vision examples", "## Mixed precision", "## Fast data path", "## DDP on one device"):
         assert heading in table

@@ -66,6 +66,6 @@ def test_a_run_saved_before_the_move_resumes_with_its_accelerator_under_trainer(
 
     (tmp_path / "config.yaml").write_text("trainer:\n  max_epochs: 3\naccelerator:\n  name: ddp\n"
                                           "  accelerator: cpu\n  devices: 2\n  strategy: ddp_spawn\n")
-    cfg = saved_config(tmp_path)
+    cfg = saved_config(tmp_path, "resume=old")
     assert "accelerator" not in cfg
     assert (cfg.trainer.accelerator, cfg.trainer.devices, cfg.trainer.strategy) == ("cpu", 2, "ddp_spawn")

@@ -11,7 +11,7 @@ imported once), every job with seed 0 and 2 epochs (one to start, one to time fr
 - fast path: mnist_mlp's steps/s (data in memory, batches made on the device, ``steps_per_execution``)
   against a hand-written PyTorch loop over the same tensors on the device, timed first, before
   Lightning is imported (experiments/mnist_mlp/benchmark.py does the same on CPU);
-- ddp: mnist_mlp under DDP on one device (``accelerator=ddp accelerator.devices=1``) against the plain run.
+- ddp: mnist_mlp under DDP on one device (``accelerator=ddp trainer.devices=1``) against the plain run.
 A job that fails (a precision the device lacks) is a result with its error, and the check goes on.
 Writes ``results.json`` (every number) and ``results.md`` (tables) into ``--out``.
 """
@@ -37,12 +37,12 @@ BUDGET_S = 480
 BATCH = 64  # mnist_mlp's batch, and the hand loop's
 FULL = {"device": ["accelerator=gpu"], "examples": ["mnist_mlp", "mnist_simple_net", "mnist_cnn", "cifar10_cnn",
                                                     "image_folder"],
-        "precision_of": "cifar10_cnn", "fast_path": "mnist_mlp", "ddp": ["accelerator.accelerator=gpu"]}
+        "precision_of": "cifar10_cnn", "fast_path": "mnist_mlp", "ddp": ["trainer.accelerator=gpu"]}
 # random_images through SimpleNN (1x28x28, as MNIST): the same model and shapes as the hand loop.
 TINY_DATA = ["model=simple_nn", "data.channels=1", "data.size=28", "data.samples=400", f"data.batch_size={BATCH}",
              "trainer.log_every_n_steps=1"]
 TINY = {"device": ["accelerator=cpu"], "examples": ["random_images"], "precision_of": "random_images",
-        "fast_path": "random_images", "ddp": ["accelerator.accelerator=cpu"]}
+        "fast_path": "random_images", "ddp": ["trainer.accelerator=cpu"]}
 
 
 def hand_loop_steps_per_s(images: torch.Tensor, labels: torch.Tensor, device: str) -> float:
@@ -137,7 +137,7 @@ def check(args: argparse.Namespace) -> dict[str, Any]:
     by_name = {r["overrides"][0].split("=", 1)[1]: r for r in examples if r["overrides"]}
     precision = sweep("precision", [f"experiment={plan['precision_of']}", *plan["device"],
                                     "trainer.precision=16-mixed,bf16-mixed"], args.out, common)
-    ddp = sweep("ddp", [f"experiment={plan['fast_path']}", "accelerator=ddp", "accelerator.devices=1",
+    ddp = sweep("ddp", [f"experiment={plan['fast_path']}", "accelerator=ddp", "trainer.devices=1",
                         *plan["ddp"]], args.out, common)
     framework = by_name.get(plan["fast_path"], {}).get("steps_per_s")
     return {

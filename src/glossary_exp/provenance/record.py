@@ -104,6 +104,21 @@ def write(directory: Path, record: dict[str, Any]) -> dict[str, Any]:
     return summary(record)
 
 
+def write_sweep(sweep_dir: Path, exclude: tuple[Path, ...] = ()) -> None:
+    """A sweep directory's provenance, written as the sweep launches (after every refusal, which leaves nothing).
+
+    A sweep continued in its directory keeps the first command's record and adds its own in
+    ``.hydra/continued_<stamp>/``. No devices: the sweeping process need not import torch; each job
+    records its own.
+    """
+    from glossary_exp.rundir import STAMP
+
+    first = not (sweep_dir / PROVENANCE_FILE).exists()
+    directory = sweep_dir if first else sweep_dir / ".hydra" / f"continued_{STAMP}"
+    directory.mkdir(parents=True, exist_ok=True)
+    write(directory, collect(exclude))
+
+
 def main_checkout(record: dict[str, Any]) -> dict[str, Any]:
     """The code entry that names the run's code: the working directory's checkout, else glossary_exp's."""
     code = record.get("code", {})

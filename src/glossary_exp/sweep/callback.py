@@ -15,7 +15,6 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from glossary_exp import rundir
 from glossary_exp.provenance.record import PATCH_DIR, PROVENANCE_FILE
 from glossary_exp.rundir import METRICS_FILE, discard_new_run
 from glossary_exp.sweep import dry_run
@@ -33,19 +32,11 @@ class SweepCallback(Callback):
         self.jobs_at_start: dict[str, int] = {}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from glossary_exp.provenance.record import collect, write
-
         if dry_run.requested():  # the sweeper prints the plan; nothing is written
             return
         self.sweep_dir = Path(config.hydra.sweep.dir)
         self.jobs_at_start = self._jobs()
         atexit.register(self._summarize_at_exit)
-        # A sweep continued in its directory keeps the first command's record and adds its own beside it.
-        first = not (self.sweep_dir / PROVENANCE_FILE).exists()
-        directory = self.sweep_dir if first else self.sweep_dir / ".hydra" / f"continued_{rundir.STAMP}"
-        directory.mkdir(parents=True, exist_ok=True)
-        # No devices: the sweeping process need not import torch; each job records its own.
-        write(directory, collect(exclude=(Path(config.paths.output_dir), Path(config.paths.data_dir))))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from glossary_exp.sweep.summary import job_rows

@@ -25,6 +25,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from glossary_exp.provenance.record import write_sweep
 from glossary_exp.resume import RESUME_SETTINGS, resumable
 from glossary_exp.rundir import CONFIG_FILE, held, read_metrics
 from glossary_exp.sweep import dry_run
@@ -62,6 +63,7 @@ def run_grid(sweeper: BasicSweeper, arguments: list[str]) -> list[Sequence[JobRe
         return []
     sweep_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(config, sweep_dir / "multirun.yaml")
+    write_sweep(sweep_dir, exclude=(Path(config.paths.output_dir), Path(config.paths.data_dir)))
     todo = [job for job in jobs if job.action in (RUN, RESUME)]
     skipped = [job for job in jobs if job.action == SKIP]
     if len(todo) < len(jobs):

@@ -27,6 +27,7 @@ from optuna.distributions import BaseDistribution
 
 from glossary_exp.errors import ConfigError
 from glossary_exp.passwords import refusal
+from glossary_exp.provenance.record import write_sweep
 from glossary_exp.redact import has_password, redact
 from glossary_exp.sweep import dry_run
 from glossary_exp.sweep.share import jobs_at_once
@@ -89,6 +90,8 @@ class Search:
             optuna.logging.set_verbosity(verbosity)
         check_same_space(study, space, self.accept_space_change)  # before this run writes anything of its own
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        paths = self.config.paths
+        write_sweep(sweep_dir, exclude=(Path(paths.output_dir), Path(paths.data_dir)))
         # Jobs reach the study through this URL (the job's own sweep dir may be elsewhere, e.g. on Ray).
         fixed.append(f"hydra.sweeper.storage='{url}'")
         with self.lock:
