@@ -1,5 +1,6 @@
-"""Docs that run: every command in the README's and docs/' shell blocks runs here, with tiny settings, in a
-temporary directory, or is marked in its comment as needing what CI lacks (``# needs: a SLURM cluster``).
+"""Docs that run: every command in the README's and docs/' shell blocks (and every whole one quoted in their
+prose) runs here, with tiny settings, in a temporary directory, or is marked in its comment as needing what
+CI lacks (``# needs: a SLURM cluster``).
 
 A renamed setting, group, flag or extra then fails this test instead of a reader. Placeholders
 (``<run id>``, ``<run dir>``, ``multirun_<time>``, ``/my/images``) are filled with runs made here.
@@ -23,6 +24,9 @@ PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 NEEDS = re.compile(r"#.*\bneeds: (?P<what>[^#]+)")
 EXIT = re.compile(r"#.*\bexit (?P<code>\d)")
 RUN_ID = re.compile(r"\b\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_[0-9a-f]{6}(?:/\d+)?\b")
+# A command quoted in prose as a syntax (``diff RUN_A RUN_B``, ``runs [DIR ...]``, ``resume=<run>``) or about a
+# plugin the reader writes (``experiment=my_experiment``): its concrete forms are in the shell blocks.
+SYNTAX = re.compile(r"\b[A-Z][A-Z_]+\b|<|\[|my_experiment")
 SUBCOMMANDS = ("runs", "diff", "list", "summary", "--help", "-h", "reproduce")
 # What every training command gets, so that the docs' commands take seconds: one short epoch.
 TINY = {"debug": "limit", "trainer.max_epochs": "1", "print_config": "false", "callbacks.progress_bar": "false"}
@@ -44,15 +48,21 @@ class Command:
 
 
 def commands() -> list[Command]:
-    """Every command of every ```bash block of the README and docs/ (``a && b`` is two), each once."""
+    """Every command of every ```bash block of the README and docs/ (``a && b`` is two), and every whole command
+    quoted in their prose (`` `python -m glossary_exp list trainer` ``), each once."""
     found: dict[tuple[str, ...], Command] = {}
     for page in PAGES:
-        for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.S):
-            for line in block.replace("\\\n", " ").splitlines():
-                if line.strip() and not line.lstrip().startswith("#"):
-                    for part in line.split(" && "):
-                        command = Command(str(page.relative_to(REPO)), " ".join(part.split()))
-                        found.setdefault(tuple(command.words), command)  # the same command on two pages runs once
+        text, name = page.read_text(), str(page.relative_to(REPO))
+        lines = [line for block in re.findall(r"```bash\n(.*?)```", text, re.S)
+                 for line in block.replace("\\\n", " ").splitlines()
+                 if line.strip() and not line.lstrip().startswith("#")]
+        prose = re.sub(r"```.*?```", "", text, flags=re.S)
+        lines += [quoted for quoted in re.findall(r"`(python -m glossary_exp[^`]*)`", prose)
+                  if not SYNTAX.search(quoted)]
+        for line in lines:
+            for part in line.split(" && "):
+                command = Command(name, " ".join(part.split()))
+                found.setdefault(tuple(command.words), command)  # the same command on two pages runs once
     return list(found.values())
 
 
@@ -148,7 +158,7 @@ def fill(command: Command, ws: Workspace) -> list[str]:
 def tiny(words: list[str]) -> list[str]:
     """A training command with :data:`TINY` settings (the docs' own debug preset kept); others as they are."""
     quiet = ["print_config=false", "callbacks.progress_bar=false"]
-    if words[0] in SUBCOMMANDS:
+    if words[:1] and words[0] in SUBCOMMANDS:
         return words + (quiet if words[0] == "reproduce" else [])
     if any(w.startswith("resume=") for w in words):
         return words + quiet  # a resume takes its run's own settings
