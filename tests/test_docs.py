@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +103,7 @@ class Workspace:
         run = self.fit("random_regression")
         self.resumes += 1
         copy = run.with_name(f"{run.name[:20]}{self.resumes:06x}")  # the same time, another id
-        subprocess.run(["cp", "-r", str(run), str(copy)], check=True)
+        shutil.copytree(run, copy)
         record = (copy / "metrics.json").read_text().replace('"status": "completed"', '"status": "interrupted"')
         (copy / "metrics.json").write_text(record)
         return copy

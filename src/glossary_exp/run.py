@@ -169,10 +169,10 @@ def _record_provenance(experiment: Experiment, run_dir: Path, record: dict[str, 
         directory.mkdir(parents=True, exist_ok=True)
         record["resumed"][-1].update(provenance.write(directory, collected))
         return
-    if experiment.cfg.reproduce:
-        print("\n".join(map(printable, notice(Path(experiment.cfg.reproduce), collected))), flush=True)
-    short = provenance.write(run_dir, collected)
     cfg = experiment.cfg
+    if cfg.reproduce:  # before write(), which moves each patch's text into its file
+        print("\n".join(map(printable, notice(Path(cfg.reproduce), collected))), flush=True)
+    short = provenance.write(run_dir, collected)
     record.update(started=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)), name=cfg.name, task=cfg.task,
                   **short)
     experiment.trainer.callbacks.append(ProvenanceText(provenance.markdown(collected)))  # type: ignore[attr-defined]  # set by Lightning's connectors at run time
